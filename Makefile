@@ -1,0 +1,49 @@
+# The two commands of the README: `make run` and `make test`. Both set up what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test unit integration lint format bench clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	scripts/ensure-python-venv.sh $(PYTHON)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/tradebot serve --host $(HOST) --port $(PORT)
+
+# Lint, then unit and integration tests against throwaway PostgreSQL and Redis
+# servers that the test session starts on free loopback ports and stops.
+test: $(INSTALLED) lint
+	scripts/ensure-test-services.sh
+	TRADEBOT_REQUIRE_SERVICES=1 $(BIN)/pytest -q
+
+unit: $(INSTALLED)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(INSTALLED)
+	scripts/ensure-test-services.sh
+	TRADEBOT_REQUIRE_SERVICES=1 $(BIN)/pytest -q tests/integration
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check src tests alembic benchmarks
+	$(BIN)/ruff format --check src tests alembic benchmarks
+	$(BIN)/mypy
+
+format: $(INSTALLED)
+	$(BIN)/ruff format src tests alembic benchmarks
+	$(BIN)/ruff check --fix src tests alembic benchmarks
+
+bench: $(INSTALLED)
+	$(BIN)/python -m benchmarks.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.persistence.password_reset_repository import SqlPasswordResetRepository
+from adapters.persistence.user_repository import SqlUserRepository
+from domain.ports.unit_of_work import UnitOfWork
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """One session per `async with` block; rolled back unless committed."""
+
+    def __init__(self, session_factory: async_sessionmaker[Any]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("unit of work is already open")
+        self._session = self._session_factory()
+        self.users = SqlUserRepository(self._session)
+        self.password_resets = SqlPasswordResetRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        assert self._session is not None
+        await self._session.commit()
+
+    async def rollback(self) -> None:
+        assert self._session is not None
+        await self._session.rollback()

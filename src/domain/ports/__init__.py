@@ -1,0 +1,1 @@
+"""Ports: the interfaces the domain and application need from the outside world."""

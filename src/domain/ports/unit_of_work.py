@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.ports.password_reset_repository import PasswordResetRepository
+from domain.ports.user_repository import UserRepository
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    users: UserRepository
+    password_resets: PasswordResetRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...

@@ -1,0 +1,121 @@
+"""The composition root: one dependency-injector container builds every adapter and use case."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.mail.background_mailer import BackgroundMailer
+from adapters.mail.logging_mailer import LoggingMailer
+from adapters.mail.smtp_mailer import SmtpMailer, SmtpSettings
+from adapters.persistence.database_probe import DatabaseProbe
+from adapters.persistence.engine import create_engine, create_session_factory
+from adapters.persistence.unit_of_work import SqlUnitOfWork
+from adapters.rate_limit.limits_rate_limiter import (
+    LimitsRateLimiter,
+    memory_storage,
+    redis_storage,
+)
+from adapters.redis_probe import RedisProbe
+from adapters.security.argon2_hasher import Argon2PasswordHasher
+from adapters.security.jwt_codec import JwtAccessTokenCodec
+from adapters.system_clock import SystemClock
+from application.auth.authenticate import Authenticate
+from application.auth.login import Login
+from application.auth.register_user import RegisterUser
+from application.auth.request_password_reset import RequestPasswordReset
+from application.auth.reset_password import ResetPassword
+from application.health.check_readiness import CheckReadiness
+from application.users.manage_users import ListUsers, SetUserActive
+from domain.ports.mailer import Mailer
+from domain.ports.readiness_probe import ReadinessProbe
+from entrypoints.settings import Settings
+
+
+def _delivery_mailer(settings: Settings) -> Mailer:
+    if not settings.smtp_host:
+        return LoggingMailer()
+    return SmtpMailer(
+        SmtpSettings(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            starttls=settings.smtp_tls,
+        )
+    )
+
+
+def _rate_limiter(settings: Settings) -> LimitsRateLimiter:
+    storage = redis_storage(settings.redis_url) if settings.redis_url else memory_storage()
+    return LimitsRateLimiter(storage)
+
+
+def _readiness_probes(settings: Settings, database: DatabaseProbe) -> list[ReadinessProbe]:
+    probes: list[ReadinessProbe] = [database]
+    if settings.redis_url:
+        probes.append(RedisProbe(settings.redis_url))
+    return probes
+
+
+def _jwt_secret(settings: Settings) -> str:
+    if not settings.jwt_secret:
+        raise RuntimeError("no JWT secret: build settings with with_generated_secrets()")
+    return settings.jwt_secret
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    engine = providers.Singleton(create_engine, database_url=settings.provided.database_url)
+    session_factory = providers.Singleton(create_session_factory, engine)
+    uow = providers.Factory(SqlUnitOfWork, session_factory)
+
+    password_hasher = providers.Singleton(Argon2PasswordHasher)
+    access_tokens = providers.Singleton(
+        JwtAccessTokenCodec, secret=providers.Callable(_jwt_secret, settings), clock=clock
+    )
+    rate_limiter = providers.Singleton(_rate_limiter, settings)
+    mailer = providers.Singleton(
+        BackgroundMailer, inner=providers.Singleton(_delivery_mailer, settings)
+    )
+    readiness_probes = providers.Singleton(
+        _readiness_probes, settings, providers.Singleton(DatabaseProbe, engine)
+    )
+
+    register_user = providers.Factory(RegisterUser, uow=uow, hasher=password_hasher, clock=clock)
+    login = providers.Factory(
+        Login,
+        uow=uow,
+        hasher=password_hasher,
+        tokens=access_tokens,
+        limiter=rate_limiter,
+        clock=clock,
+    )
+    authenticate = providers.Factory(Authenticate, uow=uow, tokens=access_tokens)
+    request_password_reset = providers.Factory(
+        RequestPasswordReset,
+        uow=uow,
+        mailer=mailer,
+        limiter=rate_limiter,
+        clock=clock,
+        public_url=settings.provided.public_url,
+    )
+    reset_password = providers.Factory(
+        ResetPassword, uow=uow, hasher=password_hasher, limiter=rate_limiter, clock=clock
+    )
+    list_users = providers.Factory(ListUsers, uow=uow)
+    set_user_active = providers.Factory(SetUserActive, uow=uow)
+    check_readiness = providers.Factory(CheckReadiness, probes=readiness_probes)
+
+
+def build_container(settings: Settings) -> Container:
+    return Container(settings=settings)
+
+
+async def close_container(container: Container) -> None:
+    """Release what the container opened: pending mail, database connections."""
+    mailer = container.mailer()
+    await mailer.drain()
+    await container.engine().dispose()

@@ -1,0 +1,58 @@
+"""`create_app(container)`: the Litestar application, built from a container, nothing at import."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from entrypoints.container import Container, close_container
+from entrypoints.http.access_log import AccessLogMiddleware
+from entrypoints.http.controllers.auth import AuthController
+from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.errors import EXCEPTION_HANDLERS
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(container: Container) -> Litestar:
+    settings = container.settings()
+
+    async def on_shutdown() -> None:
+        await close_container(container)
+
+    app = Litestar(
+        route_handlers=[HealthController, AuthController],
+        state=State({"container": container}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False)
+        if settings.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="TradeBot API",
+            version="1.0.0",
+            description="Self-hosted multi-user backend for automated crypto trading bots.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT",
+                        description="`Authorization: Bearer <token>` from /api/v1/auth/login",
+                    )
+                }
+            ),
+        ),
+        on_shutdown=[on_shutdown],
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+    )
+    # Wrap the outermost handler (not route middleware) so unmatched routes get
+    # a request id and an audit line too.
+    app.asgi_handler = AccessLogMiddleware(app.asgi_handler)
+    return app

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from cryptography.fernet import Fernet
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
+from adapters.security.argon2_hasher import fast_test_hasher
+from entrypoints.container import Container, build_container
+from entrypoints.http.app import create_app
+from entrypoints.migrations import upgrade
+from entrypoints.settings import Settings
+from tests.support.environment import unavailable
+from tests.support.fakes import OutboxMailer
+from tests.support.servers import PostgresServer, RedisServer, ServerUnavailable
+
+TEST_JWT_SECRET = "integration-test-secret-" + "x" * 24
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    try:
+        server = PostgresServer()
+    except ServerUnavailable as exc:
+        unavailable(str(exc))
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer()
+    except ServerUnavailable as exc:
+        unavailable(str(exc))
+    server.start()
+    yield server
+    server.stop()
+
+
+def create_postgres_database(server: PostgresServer) -> str:
+    name = f"tradebot_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(server.admin_dsn)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return server.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend the product supports."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/tradebot.db"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return create_postgres_database(server)
+
+
+@pytest.fixture
+def migrated_database_url(database_url: str) -> str:
+    upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture
+def settings(migrated_database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=migrated_database_url,
+        jwt_secret=TEST_JWT_SECRET,
+        fernet_keys=(Fernet.generate_key().decode(),),
+        data_dir=str(tmp_path / "data"),
+    )
+
+
+@pytest.fixture
+def outbox() -> OutboxMailer:
+    return OutboxMailer()
+
+
+@pytest.fixture
+def container(settings: Settings, outbox: OutboxMailer) -> Iterator[Container]:
+    """The production container with cheap hashing, no rate limits and a mail outbox.
+
+    Tests that are about rate limits or SMTP build their own overrides.
+    """
+    container = build_container(settings)
+    container.password_hasher.override(fast_test_hasher())
+    container.rate_limiter.override(DisabledRateLimiter())
+    container.mailer.override(outbox)
+    yield container
+    container.unwire()
+
+
+@pytest.fixture
+def app(container: Container) -> Litestar:
+    return create_app(container)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
