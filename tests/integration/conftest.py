@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
 from adapters.security.argon2_hasher import fast_test_hasher
-from entrypoints.container import Container, build_container
+from entrypoints.container import Container, build_container, close_container
 from entrypoints.http.app import create_app
 from entrypoints.migrations import upgrade
 from entrypoints.settings import Settings
@@ -110,6 +110,14 @@ def app(container: Container) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as test_client:
-        yield test_client
+async def client(app: Litestar, container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """The real ASGI app in the test's own event loop.
+
+    Litestar's AsyncTestClient runs the app on a portal thread with its own
+    loop; pooled asyncpg connections cannot cross loops, and tests here also
+    call use cases from the container directly.
+    """
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    await close_container(container)

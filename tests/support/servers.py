@@ -69,12 +69,26 @@ class PostgresServer:
     def start(self) -> None:
         if not self.data.exists():
             self._run(
-                str(self._bin / "initdb"), "-D", str(self.data), "-U", "postgres",
-                "-A", "trust", "--no-sync", "-E", "UTF8",
+                str(self._bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
             )
         self._run(
-            str(self._bin / "pg_ctl"), "-D", str(self.data), "-w", "-l",
-            str(self.directory / "server.log"), "start", "-o",
+            str(self._bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.directory / "server.log"),
+            "start",
+            "-o",
             f"-h 127.0.0.1 -p {self.port} -k {self.directory} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
         )
@@ -82,9 +96,18 @@ class PostgresServer:
     def stop(self) -> None:
         if self.data.exists():
             subprocess.run(
-                [*self._as_postgres, str(self._bin / "pg_ctl"), "-D", str(self.data),
-                 "-m", "immediate", "-w", "stop"],
-                check=False, capture_output=True,
+                [
+                    *self._as_postgres,
+                    str(self._bin / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+                check=False,
+                capture_output=True,
             )
 
     def destroy(self) -> None:
@@ -116,8 +139,17 @@ class RedisServer:
     def start(self) -> None:
         assert self._binary is not None
         self.process = subprocess.Popen(
-            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
+            [
+                self._binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -51,6 +51,8 @@ def create_app(container: Container) -> Litestar:
         on_shutdown=[on_shutdown],
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
+        # Logging is configured once by the entry point (configure_logging), not by Litestar.
+        logging_config=None,
     )
     # Wrap the outermost handler (not route middleware) so unmatched routes get
     # a request id and an audit line too.

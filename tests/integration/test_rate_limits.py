@@ -1,0 +1,136 @@
+"""Brute-force limits of the seed, in memory and in a real Redis, and Redis outages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import msgspec
+import pytest
+from redis.asyncio import Redis
+
+from adapters.security.argon2_hasher import fast_test_hasher
+from application.auth.login import LoginCommand
+from domain.errors import RateLimited
+from domain.users.errors import IncorrectCredentials
+from entrypoints.container import Container, build_container, close_container
+from entrypoints.http.app import create_app
+from entrypoints.settings import Settings
+from tests.support.fakes import OutboxMailer
+from tests.support.servers import RedisServer
+
+PASSWORD = "Correct-Horse-9-Battery"
+
+
+async def make_client(container: Container) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=create_app(container), client=("127.0.0.1", 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+def limited_container(settings: Settings, redis_url: str | None) -> Container:
+    """The production container with the real rate limiter (Redis or memory)."""
+    container = build_container(msgspec.structs.replace(settings, redis_url=redis_url))
+    container.password_hasher.override(fast_test_hasher())
+    container.mailer.override(OutboxMailer())
+    return container
+
+
+@pytest.fixture
+async def redis_container(
+    settings: Settings, redis_server: RedisServer
+) -> AsyncIterator[Container]:
+    redis = Redis.from_url(redis_server.url)
+    await redis.flushall()
+    await redis.aclose()
+    container = limited_container(settings, redis_server.url)
+    yield container
+    await close_container(container)
+
+
+async def attempt_login(client: httpx.AsyncClient, email: str = "a@example.com") -> httpx.Response:
+    return await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+
+
+def assert_too_many(response: httpx.Response) -> None:
+    assert response.status_code == 429, response.text
+    assert 1 <= int(response.headers["retry-after"]) <= 3600
+    body = response.json()
+    assert body["code"] == 429 and body["error"] == "Too many requests"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def any_limited_container(
+    request: pytest.FixtureRequest, settings: Settings
+) -> AsyncIterator[Container]:
+    """The real limiter on each storage: in-process (embedded default) and Redis."""
+    redis_url = None
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        redis = Redis.from_url(server.url)
+        await redis.flushall()
+        await redis.aclose()
+        redis_url = server.url
+    container = limited_container(settings, redis_url)
+    yield container
+    await close_container(container)
+
+
+async def test_sixth_login_in_a_minute_from_one_ip_gets_429(
+    any_limited_container: Container,
+) -> None:
+    async with await make_client(any_limited_container) as client:
+        for i in range(5):
+            assert (await attempt_login(client, f"user{i}@example.com")).status_code == 401
+        assert_too_many(await attempt_login(client, "user9@example.com"))
+
+
+async def test_eleventh_login_in_an_hour_for_one_email_gets_429_from_any_ip(
+    redis_container: Container,
+) -> None:
+    for i in range(10):
+        with pytest.raises(IncorrectCredentials):
+            await redis_container.login().execute(
+                LoginCommand(email="Target@example.com", password=PASSWORD, client_ip=f"10.0.0.{i}")
+            )
+    with pytest.raises(RateLimited) as caught:
+        await redis_container.login().execute(
+            LoginCommand(email="target@example.com", password=PASSWORD, client_ip="10.0.1.1")
+        )
+    assert caught.value.retry_after_seconds > 60
+
+
+async def test_fourth_reset_mail_in_an_hour_for_one_email_gets_429(
+    redis_container: Container,
+) -> None:
+    async with await make_client(redis_container) as client:
+        for _ in range(3):
+            response = await client.post(
+                "/api/v1/auth/forgot-password", json={"email": "someone@example.com"}
+            )
+            assert response.status_code == 200
+        assert_too_many(
+            await client.post("/api/v1/auth/forgot-password", json={"email": "someone@example.com"})
+        )
+
+
+async def test_requests_pass_while_redis_is_down_and_limits_resume_after(
+    redis_container: Container, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with await make_client(redis_container) as client:
+        assert (await attempt_login(client)).status_code == 401
+        redis_server.stop()
+        try:
+            with caplog.at_level(logging.WARNING, logger="tradebot.rate_limit"):
+                for i in range(8):
+                    assert (await attempt_login(client, f"u{i}@example.com")).status_code == 401
+            assert any("unavailable" in r.getMessage() for r in caplog.records)
+            assert (await client.get("/health/ready")).status_code == 503
+        finally:
+            redis_server.start()
+        statuses = [
+            (await attempt_login(client, f"v{i}@example.com")).status_code for i in range(8)
+        ]
+        assert 429 in statuses
+        assert set(statuses) <= {401, 429}
+        assert (await client.get("/health/ready")).status_code == 200
