@@ -6,10 +6,10 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import jwt
 import pytest
 from dependency_injector import providers
-import httpx
 
 from application.users.manage_users import SetUserActiveCommand
 from entrypoints.container import Container
