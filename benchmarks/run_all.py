@@ -1,0 +1,23 @@
+"""`make bench`: run every benchmark, print its table, write benchmarks/results/<name>.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import auth_http
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    RESULTS.mkdir(exist_ok=True)
+    for module in (auth_http,):
+        result = module.main()
+        path = RESULTS / f"{result['benchmark']}.json"
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
