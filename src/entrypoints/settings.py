@@ -137,12 +137,18 @@ def _check(s: Settings) -> None:
         if value is not None and not _is_http_url(value):
             raise ConfigError(ENV_NAMES[field], "expected an http(s):// URL")
     for origin in s.cors_origins:
-        if origin != "*" and not _is_http_url(origin):
+        if origin != "*" and not _is_origin(origin):
             raise ConfigError(ENV_NAMES["cors_origins"], f"not an origin: {origin!r}")
     if s.smtp_host is not None and "@" not in s.smtp_from:
         raise ConfigError(ENV_NAMES["smtp_from"], "expected an email address")
     if Path(s.data_dir).exists() and not Path(s.data_dir).is_dir():
         raise ConfigError(ENV_NAMES["data_dir"], "exists and is not a directory")
+
+
+def _is_origin(value: str) -> bool:
+    """`scheme://host[:port]` exactly: browsers send that, and CORS compares it verbatim."""
+    parts = urlsplit(value)
+    return _is_http_url(value) and not (parts.path or parts.query or parts.fragment)
 
 
 def _is_http_url(value: str) -> bool:

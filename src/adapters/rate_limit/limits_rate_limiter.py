@@ -39,7 +39,7 @@ class LimitsRateLimiter(RateLimiter):
 
     def __init__(self, storage: Storage) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
-        self._last_warning = 0.0
+        self._last_warning = -math.inf
 
     async def hit(self, rule: RateLimit, key: str) -> None:
         item = RateLimitItemPerSecond(rule.limit, rule.period_seconds)

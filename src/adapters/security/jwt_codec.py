@@ -45,15 +45,19 @@ class JwtAccessTokenCodec(AccessTokenCodec):
                 algorithms=[ALGORITHM],
                 options={"require": ["sub", "iat", "exp", "ver"]},
             )
-            user_id = int(payload["sub"])
+            subject = payload["sub"]
             version = payload["ver"]
-            if not isinstance(version, int) or isinstance(version, bool) or user_id <= 0:
+            if not (isinstance(subject, str) and subject.isascii() and subject.isdigit()) or (
+                int(subject) <= 0
+            ):
                 raise InvalidToken()
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise InvalidToken()
+            return AccessClaims(
+                user_id=int(subject),
+                token_version=version,
+                issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+                expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError) as exc:
             raise InvalidToken() from exc
-        return AccessClaims(
-            user_id=user_id,
-            token_version=version,
-            issued_at=datetime.fromtimestamp(payload["iat"], UTC),
-            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
-        )

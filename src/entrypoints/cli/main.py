@@ -7,6 +7,9 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from dotenv import load_dotenv
 
 from entrypoints.settings import ConfigError, Settings, load_settings
 
@@ -41,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SPEC §2: a .env file in the working directory may set the variables;
+    # the real environment wins over it.
+    load_dotenv(Path.cwd() / ".env", override=False)
     try:
         settings = load_settings()
     except ConfigError as exc:
