@@ -73,9 +73,12 @@ class InMemoryPasswordResetRepository(PasswordResetRepository):
         row = next((r for r in self._rows.values() if r.token_hash == token_hash), None)
         return copy.deepcopy(row) if row else None
 
-    async def update(self, request: PasswordResetRequest) -> None:
+    async def save_redemption(self, request: PasswordResetRequest) -> bool:
         assert request.id in self._rows
+        if self._rows[request.id].used_at is not None:
+            return False
         self._rows[request.id] = copy.deepcopy(request)
+        return True
 
     async def invalidate_for_user(self, user_id: int) -> None:
         for key in [k for k, r in self._rows.items() if r.user_id == user_id and r.used_at is None]:

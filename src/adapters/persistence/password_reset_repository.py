@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.persistence.tables import password_resets
@@ -37,12 +38,13 @@ class SqlPasswordResetRepository(PasswordResetRepository):
         ).first()
         return _to_request(row) if row else None
 
-    async def update(self, request: PasswordResetRequest) -> None:
-        await self._session.execute(
+    async def save_redemption(self, request: PasswordResetRequest) -> bool:
+        result = await self._session.execute(
             update(password_resets)
-            .where(password_resets.c.id == request.id)
+            .where(password_resets.c.id == request.id, password_resets.c.used_at.is_(None))
             .values(used_at=request.used_at)
         )
+        return cast("CursorResult[Any]", result).rowcount == 1
 
     async def invalidate_for_user(self, user_id: int) -> None:
         await self._session.execute(

@@ -48,8 +48,9 @@ class ResetPassword:
             if request is None or user is None:
                 raise InvalidResetToken()
             request.redeem(self._clock.now())
+            if not await self._uow.password_resets.save_redemption(request):
+                raise InvalidResetToken()
             user.change_password(new_hash)
-            await self._uow.password_resets.update(request)
             await self._uow.users.update(user)
             assert user.id is not None
             await self._uow.password_resets.invalidate_for_user(user.id)
