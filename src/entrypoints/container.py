@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dependency_injector import containers, providers
 
+from adapters.exchange.ccxt_gateway import CcxtExchangeGateway, CcxtSettings
+from adapters.exchange.exchange_probe import ExchangeProbe
+from adapters.exchange.paper.paper_exchange import PaperExchange, PaperSettings
 from adapters.mail.background_mailer import BackgroundMailer
 from adapters.mail.logging_mailer import LoggingMailer
 from adapters.mail.smtp_mailer import SmtpMailer, SmtpSettings
@@ -19,6 +24,10 @@ from adapters.redis_probe import RedisProbe
 from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.security.jwt_codec import JwtAccessTokenCodec
 from adapters.system_clock import SystemClock
+from adapters.vault.fernet_vault import FernetVault
+from application.api_keys.create_api_key import CreateApiKey
+from application.api_keys.manage_api_key import DeleteApiKey, GetApiKey, GetBalance
+from application.api_keys.rotate_vault_keys import RotateVaultKeys
 from application.auth.authenticate import Authenticate
 from application.auth.login import Login
 from application.auth.register_user import RegisterUser
@@ -26,6 +35,8 @@ from application.auth.request_password_reset import RequestPasswordReset
 from application.auth.reset_password import ResetPassword
 from application.health.check_readiness import CheckReadiness
 from application.users.manage_users import ListUsers, SetUserActive
+from domain.ports.clock import Clock
+from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer
 from domain.ports.readiness_probe import ReadinessProbe
 from entrypoints.settings import Settings
@@ -51,11 +62,46 @@ def _rate_limiter(settings: Settings) -> LimitsRateLimiter:
     return LimitsRateLimiter(storage)
 
 
-def _readiness_probes(settings: Settings, database: DatabaseProbe) -> list[ReadinessProbe]:
+def _readiness_probes(
+    settings: Settings, database: DatabaseProbe, exchange: ExchangeGateway
+) -> list[ReadinessProbe]:
     probes: list[ReadinessProbe] = [database]
     if settings.redis_url:
         probes.append(RedisProbe(settings.redis_url))
+    probes.append(ExchangeProbe(exchange))
     return probes
+
+
+def _exchange(settings: Settings, session_factory: Any, clock: Clock) -> ExchangeGateway:
+    """The ccxt gateway, or the paper exchange priced by the ccxt gateway's public data."""
+    ccxt_gateway = CcxtExchangeGateway(
+        CcxtSettings(
+            base_url=settings.binance_base_url,
+            sandbox=settings.validate_api_on_testnet,
+            timeout_seconds=settings.exchange_timeout_seconds,
+            markets_ttl_seconds=settings.markets_ttl_seconds,
+        )
+    )
+    if settings.exchange != "paper":
+        return ccxt_gateway
+    return PaperExchange(
+        market_data=ccxt_gateway,
+        session_factory=session_factory,
+        clock=clock,
+        settings=PaperSettings(
+            spot_fee_rate=settings.paper_spot_fee,
+            futures_fee_rate=settings.paper_futures_fee,
+            slippage_rate=settings.paper_slippage,
+            starting_spot=settings.paper_spot_balance,
+            starting_futures=settings.paper_futures_balance,
+        ),
+    )
+
+
+def _fernet_keys(settings: Settings) -> tuple[str, ...]:
+    if not settings.fernet_keys:
+        raise RuntimeError("no Fernet keys: build settings with with_generated_secrets()")
+    return settings.fernet_keys
 
 
 def _jwt_secret(settings: Settings) -> str:
@@ -80,8 +126,10 @@ class Container(containers.DeclarativeContainer):
     mailer = providers.Singleton(
         BackgroundMailer, inner=providers.Singleton(_delivery_mailer, settings)
     )
+    vault = providers.Singleton(FernetVault, providers.Callable(_fernet_keys, settings))
+    exchange = providers.Singleton(_exchange, settings, session_factory, clock)
     readiness_probes = providers.Singleton(
-        _readiness_probes, settings, providers.Singleton(DatabaseProbe, engine)
+        _readiness_probes, settings, providers.Singleton(DatabaseProbe, engine), exchange
     )
 
     register_user = providers.Factory(RegisterUser, uow=uow, hasher=password_hasher, clock=clock)
@@ -109,6 +157,14 @@ class Container(containers.DeclarativeContainer):
     set_user_active = providers.Factory(SetUserActive, uow=uow)
     check_readiness = providers.Factory(CheckReadiness, probes=readiness_probes)
 
+    create_api_key = providers.Factory(
+        CreateApiKey, uow=uow, vault=vault, exchange=exchange, clock=clock
+    )
+    get_api_key = providers.Factory(GetApiKey, uow=uow)
+    delete_api_key = providers.Factory(DeleteApiKey, uow=uow)
+    get_balance = providers.Factory(GetBalance, uow=uow, vault=vault, exchange=exchange)
+    rotate_vault_keys = providers.Factory(RotateVaultKeys, uow=uow, vault=vault, clock=clock)
+
 
 def build_container(settings: Settings) -> Container:
     return Container(settings=settings)
@@ -118,4 +174,5 @@ async def close_container(container: Container) -> None:
     """Release what the container opened: pending mail, database connections."""
     mailer = container.mailer()
     await mailer.drain()
+    await container.exchange().close()
     await container.engine().dispose()

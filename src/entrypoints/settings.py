@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -22,10 +23,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     redis_url: str | None = None
     jwt_secret: str | None = None
     fernet_keys: tuple[str, ...] = ()
-    exchange: str = "binance"
+    exchange: Literal["binance", "paper"] = "binance"
     binance_base_url: str | None = None
+    exchange_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    markets_ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 900
     paper_feed: Literal["live", "replay"] = "live"
     paper_replay_speed: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] = 60.0
+    paper_spot_balance: Decimal = Decimal(10_000)
+    paper_futures_balance: Decimal = Decimal(0)
+    paper_spot_fee: Decimal = Decimal("0.001")
+    paper_futures_fee: Decimal = Decimal("0.0004")
+    paper_slippage: Decimal = Decimal(0)
     validate_api_on_testnet: bool = False
     smtp_host: str | None = None
     smtp_port: Port = 587
@@ -130,8 +138,6 @@ def _check(s: Settings) -> None:
             raise ConfigError(
                 ENV_NAMES["fernet_keys"], "each key must be a url-safe base64 32-byte Fernet key"
             ) from None
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", s.exchange):
-        raise ConfigError(ENV_NAMES["exchange"], "expected a ccxt exchange id or 'paper'")
     for field in ("binance_base_url", "public_url"):
         value = getattr(s, field)
         if value is not None and not _is_http_url(value):
@@ -139,6 +145,14 @@ def _check(s: Settings) -> None:
     for origin in s.cors_origins:
         if origin != "*" and not _is_origin(origin):
             raise ConfigError(ENV_NAMES["cors_origins"], f"not an origin: {origin!r}")
+    for field in ("paper_spot_balance", "paper_futures_balance"):
+        value = getattr(s, field)
+        if not value.is_finite() or value < 0:
+            raise ConfigError(ENV_NAMES[field], "expected a non-negative amount")
+    for field in ("paper_spot_fee", "paper_futures_fee", "paper_slippage"):
+        value = getattr(s, field)
+        if not value.is_finite() or not 0 <= value < 1:
+            raise ConfigError(ENV_NAMES[field], "expected a fraction from 0 to below 1, e.g. 0.001")
     if s.smtp_host is not None and "@" not in s.smtp_from:
         raise ConfigError(ENV_NAMES["smtp_from"], "expected an email address")
     if Path(s.data_dir).exists() and not Path(s.data_dir).is_dir():

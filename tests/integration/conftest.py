@@ -18,7 +18,7 @@ from entrypoints.http.app import create_app
 from entrypoints.migrations import upgrade
 from entrypoints.settings import Settings
 from tests.support.environment import unavailable
-from tests.support.fakes import OutboxMailer
+from tests.support.fakes import FakeExchange, OutboxMailer
 from tests.support.servers import PostgresServer, RedisServer, ServerUnavailable
 
 TEST_JWT_SECRET = "integration-test-secret-" + "x" * 24
@@ -86,13 +86,21 @@ def settings(migrated_database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def exchange() -> FakeExchange:
+    return FakeExchange()
+
+
+@pytest.fixture
 def outbox() -> OutboxMailer:
     return OutboxMailer()
 
 
 @pytest.fixture
-def container(settings: Settings, outbox: OutboxMailer) -> Iterator[Container]:
-    """The production container with cheap hashing, no rate limits and a mail outbox.
+def container(
+    settings: Settings, outbox: OutboxMailer, exchange: FakeExchange
+) -> Iterator[Container]:
+    """The production container with cheap hashing, no rate limits, a mail outbox and
+    an in-memory exchange.
 
     Tests that are about rate limits or SMTP build their own overrides.
     """
@@ -100,6 +108,7 @@ def container(settings: Settings, outbox: OutboxMailer) -> Iterator[Container]:
     container.password_hasher.override(fast_test_hasher())
     container.rate_limiter.override(DisabledRateLimiter())
     container.mailer.override(outbox)
+    container.exchange.override(exchange)
     yield container
     container.unwire()
 

@@ -129,7 +129,7 @@ async def test_cors_allows_only_the_configured_origins(settings: Settings) -> No
 async def test_readiness_reports_ok_when_the_database_answers(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok"}}
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "exchange": "ok"}}
 
 
 async def test_readiness_is_503_naming_each_unreachable_dependency(settings: Settings) -> None:
@@ -138,14 +138,16 @@ async def test_readiness_is_503_naming_each_unreachable_dependency(settings: Set
         settings,
         database_url=f"postgresql+asyncpg://nobody@127.0.0.1:{closed_port}/none",
         redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        binance_base_url=f"http://127.0.0.1:{free_port()}",
+        exchange_timeout_seconds=1.0,
     )
     container = build_container(broken)
     async with await client_for(container) as client:
         response = await client.get("/health/ready")
     await close_container(container)
     body = assert_envelope(response, 503)
-    assert set(body["details"]) == {"database", "redis"}
-    assert body["details"]["database"] != "ok" and body["details"]["redis"] != "ok"
+    assert set(body["details"]) == {"database", "redis", "exchange"}
+    assert all(state != "ok" for state in body["details"].values())
 
 
 async def test_openapi_documents_every_route_with_its_errors(client: httpx.AsyncClient) -> None:

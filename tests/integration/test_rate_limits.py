@@ -17,7 +17,7 @@ from domain.users.errors import IncorrectCredentials
 from entrypoints.container import Container, build_container, close_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from tests.support.fakes import OutboxMailer
+from tests.support.fakes import FakeExchange, OutboxMailer
 from tests.support.servers import RedisServer
 
 PASSWORD = "Correct-Horse-9-Battery"
@@ -33,6 +33,7 @@ def limited_container(settings: Settings, redis_url: str | None) -> Container:
     container = build_container(msgspec.structs.replace(settings, redis_url=redis_url))
     container.password_hasher.override(fast_test_hasher())
     container.mailer.override(OutboxMailer())
+    container.exchange.override(FakeExchange())
     return container
 
 

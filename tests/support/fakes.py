@@ -5,10 +5,20 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
 from domain.errors import RateLimited
+from domain.exchange.account import ExchangeAccount
+from domain.exchange.balance import AccountBalance
+from domain.exchange.errors import ExchangeUnavailable, InvalidCredentials, UnknownSymbol
+from domain.exchange.market import Market, MarketType
+from domain.exchange.order import Order, OrderRequest
+from domain.exchange.position import ExchangePosition
+from domain.exchange.ticker import Ticker
+from domain.market_data.candle import Candle
+from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.clock import Clock
 from domain.ports.mailer import Mailer, MailMessage
 from domain.ports.password_hasher import PasswordHasher
@@ -157,3 +167,81 @@ class CountingRateLimiter(RateLimiter):
         self.hits[(rule.name, key)] += 1
         if self.hits[(rule.name, key)] > rule.limit:
             raise RateLimited(retry_after_seconds=rule.period_seconds)
+
+
+class FakeExchange(ExchangeGateway):
+    """An exchange in memory: known credentials, fixed balances and markets, no orders."""
+
+    def __init__(self) -> None:
+        self.valid_credentials: set[tuple[str, str]] = set()
+        self.balance = AccountBalance(spot=Decimal("1000"), futures=Decimal("0"), currency="USDT")
+        self.markets: dict[MarketType, dict[str, Market]] = {
+            MarketType.SPOT: {
+                "BTCUSDT": Market(
+                    "BTCUSDT", "BTC", "USDT", MarketType.SPOT,
+                    Decimal("0.00001"), Decimal("0.01"), Decimal("0.00001"), Decimal("5"),
+                )
+            },
+            MarketType.FUTURES: {
+                "BTCUSDT": Market(
+                    "BTCUSDT", "BTC", "USDT", MarketType.FUTURES,
+                    Decimal("0.001"), Decimal("0.1"), Decimal("0.001"), Decimal("100"), 125,
+                )
+            },
+        }
+        self.unavailable = False
+        self.calls: list[str] = []
+
+    def _touch(self, name: str) -> None:
+        self.calls.append(name)
+        if self.unavailable:
+            raise ExchangeUnavailable()
+
+    async def validate_credentials(self, account: ExchangeAccount) -> None:
+        self._touch("validate_credentials")
+        if (account.api_key, account.api_secret) not in self.valid_credentials:
+            raise InvalidCredentials()
+
+    async def fetch_balance(self, account: ExchangeAccount, currency: str = "USDT") -> AccountBalance:
+        await self.validate_credentials(account)
+        return self.balance
+
+    async def fetch_markets(self, market_type: MarketType) -> list[Market]:
+        self._touch("fetch_markets")
+        return list(self.markets[market_type].values())
+
+    async def fetch_market(self, market_type: MarketType, symbol: str) -> Market:
+        self._touch("fetch_market")
+        if symbol not in self.markets[market_type]:
+            raise UnknownSymbol(details={"symbol": symbol})
+        return self.markets[market_type][symbol]
+
+    async def fetch_candles(self, *args: object, **kwargs: object) -> list[Candle]:
+        raise NotImplementedError
+
+    async def fetch_ticker(self, market_type: MarketType, symbol: str) -> Ticker:
+        raise NotImplementedError
+
+    async def create_order(self, account: ExchangeAccount, request: OrderRequest) -> Order:
+        raise NotImplementedError
+
+    async def fetch_order_by_client_id(self, *args: object) -> Order | None:
+        raise NotImplementedError
+
+    async def fetch_open_orders(self, *args: object) -> list[Order]:
+        raise NotImplementedError
+
+    async def fetch_positions(self, account: ExchangeAccount) -> list[ExchangePosition]:
+        raise NotImplementedError
+
+    async def set_leverage(self, account: ExchangeAccount, symbol: str, leverage: int) -> None:
+        raise NotImplementedError
+
+    async def transfer(self, *args: object) -> None:
+        raise NotImplementedError
+
+    async def ping(self) -> None:
+        self._touch("ping")
+
+    async def close(self) -> None:
+        return None

@@ -11,9 +11,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    UniqueConstraint,
 )
 
-from adapters.persistence.types import UTCDateTime
+from adapters.persistence.types import Money, UTCDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -47,4 +49,77 @@ password_resets = Table(
     Column("used_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_password_resets_user_id", "user_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("label", String(100), nullable=False, default=""),
+    Column("api_key_masked", String(16), nullable=False),
+    Column("encrypted_api_key", Text, nullable=False),
+    Column("encrypted_secret", Text, nullable=False),
+    Column("is_valid", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The paper exchange's own books: what a real exchange would hold for the user.
+paper_balances = Table(
+    "paper_balances",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("wallet", String(16), primary_key=True),
+    Column("asset", String(32), primary_key=True),
+    Column("amount", Money, nullable=False),
+)
+
+paper_orders = Table(
+    "paper_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("market_type", String(16), nullable=False),
+    Column("client_order_id", String(36), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("filled", Money, nullable=False),
+    Column("price", Money, nullable=True),
+    Column("average_price", Money, nullable=True),
+    Column("fee", Money, nullable=False),
+    Column("fee_asset", String(32), nullable=False),
+    Column("reduce_only", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "market_type", "client_order_id", name="uq_paper_orders_client_id"),
+    Index("ix_paper_orders_open", "user_id", "status"),
+)
+
+paper_positions = Table(
+    "paper_positions",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("symbol", String(32), primary_key=True),
+    Column("side", String(8), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("entry_price", Money, nullable=False),
+    Column("margin", Money, nullable=False),
+    Column("leverage", Integer, nullable=False),
+)
+
+paper_leverage = Table(
+    "paper_leverage",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("symbol", String(32), primary_key=True),
+    Column("leverage", Integer, nullable=False),
 )

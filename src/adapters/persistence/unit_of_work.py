@@ -5,6 +5,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.persistence.api_key_repository import SqlApiKeyRepository
 from adapters.persistence.password_reset_repository import SqlPasswordResetRepository
 from adapters.persistence.user_repository import SqlUserRepository
 from domain.ports.unit_of_work import UnitOfWork
@@ -23,6 +24,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._session = self._session_factory()
         self.users = SqlUserRepository(self._session)
         self.password_resets = SqlPasswordResetRepository(self._session)
+        self.api_keys = SqlApiKeyRepository(self._session)
         return self
 
     async def __aexit__(

@@ -3,6 +3,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.ports.api_key_repository import ApiKeyRepository
 from domain.ports.password_reset_repository import PasswordResetRepository
 from domain.ports.user_repository import UserRepository
 
@@ -12,6 +13,7 @@ class UnitOfWork(Protocol):
 
     users: UserRepository
     password_resets: PasswordResetRepository
+    api_keys: ApiKeyRepository
 
     async def __aenter__(self) -> Self: ...
 

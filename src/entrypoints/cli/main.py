@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     for action in ("deactivate", "activate"):
         sub = users_commands.add_parser(action, help=f"{action} an account by email")
         sub.add_argument("email")
+
+    keys = commands.add_parser("keys", help="stored exchange credentials")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_commands.add_parser(
+        "rotate",
+        help="re-encrypt every stored secret with the newest TRADEBOT_FERNET_KEYS key",
+    )
+    rotate.add_argument("--batch-size", type=int, default=200)
     return parser
 
 
@@ -59,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings, args.host, args.port, args.workers)
     if args.command == "db":
         return _db(settings, args.db_command, getattr(args, "revision", None))
+    if args.command == "keys":
+        return asyncio.run(_rotate_keys(settings, args.batch_size))
     return asyncio.run(_users(settings, args.users_command, getattr(args, "email", None)))
 
 
@@ -129,6 +139,29 @@ async def _users(settings: Settings, command: str, email: str | None) -> int:
         return 0
     finally:
         await container.engine().dispose()
+
+
+async def _rotate_keys(settings: Settings, batch_size: int) -> int:
+    from domain.errors import DomainError
+    from entrypoints.container import build_container
+    from entrypoints.secrets_file import with_generated_secrets
+
+    if batch_size < 1:
+        print("tradebot: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    container = build_container(with_generated_secrets(settings))
+    try:
+        rotated = await container.rotate_vault_keys().execute(batch_size=batch_size)
+    except DomainError as exc:
+        print(
+            f"tradebot: {exc.message}; is every old key still in TRADEBOT_FERNET_KEYS?",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await container.engine().dispose()
+    print(f"re-encrypted {rotated} stored API key(s) under the newest key")
+    return 0
 
 
 if __name__ == "__main__":

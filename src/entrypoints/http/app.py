@@ -11,9 +11,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from entrypoints.container import Container, close_container
 from entrypoints.http.access_log import AccessLogMiddleware
+from entrypoints.http.controllers.api_keys import ApiKeyController
 from entrypoints.http.controllers.auth import AuthController
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.json_response import DecimalNumberResponse
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -25,7 +27,8 @@ def create_app(container: Container) -> Litestar:
         await close_container(container)
 
     app = Litestar(
-        route_handlers=[HealthController, AuthController],
+        route_handlers=[HealthController, AuthController, ApiKeyController],
+        response_class=DecimalNumberResponse,
         state=State({"container": container}),
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False)

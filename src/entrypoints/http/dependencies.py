@@ -6,37 +6,23 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import Provide
 
 from application.auth.authenticate import Authenticate
-from application.auth.login import Login
-from application.auth.register_user import RegisterUser
-from application.auth.request_password_reset import RequestPasswordReset
-from application.auth.reset_password import ResetPassword
-from application.health.check_readiness import CheckReadiness
 from domain.users.errors import InvalidToken
 from domain.users.user import User
 
 USER_ID_STATE_KEY = "user_id"
 
 
-def provide_register_user(state: State) -> RegisterUser:
-    return state.container.register_user()  # type: ignore[no-any-return]
+def use_case(name: str) -> Provide:
+    """A Litestar dependency that builds the named use case from the container per request."""
 
+    def provide(state: State) -> Any:
+        return getattr(state.container, name)()
 
-def provide_login(state: State) -> Login:
-    return state.container.login()  # type: ignore[no-any-return]
-
-
-def provide_request_password_reset(state: State) -> RequestPasswordReset:
-    return state.container.request_password_reset()  # type: ignore[no-any-return]
-
-
-def provide_reset_password(state: State) -> ResetPassword:
-    return state.container.reset_password()  # type: ignore[no-any-return]
-
-
-def provide_check_readiness(state: State) -> CheckReadiness:
-    return state.container.check_readiness()  # type: ignore[no-any-return]
+    provide.__name__ = f"provide_{name}"
+    return Provide(provide, sync_to_thread=False)
 
 
 async def provide_current_user(request: Request[Any, Any, Any]) -> User:

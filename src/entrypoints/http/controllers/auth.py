@@ -14,14 +14,7 @@ from application.auth.request_password_reset import (
 )
 from application.auth.reset_password import ResetPassword, ResetPasswordCommand
 from domain.users.user import User
-from entrypoints.http.dependencies import (
-    client_ip,
-    provide_current_user,
-    provide_login,
-    provide_register_user,
-    provide_request_password_reset,
-    provide_reset_password,
-)
+from entrypoints.http.dependencies import client_ip, provide_current_user, use_case
 from entrypoints.http.errors import error_responses
 from entrypoints.http.schemas import (
     ForgotPasswordRequest,
@@ -49,7 +42,7 @@ class AuthController(Controller):
         "/register",
         status_code=201,
         summary="Register a new account",
-        dependencies={"register_user": Provide(provide_register_user, sync_to_thread=False)},
+        dependencies={"register_user": use_case("register_user")},
         responses=error_responses(400, 409),
     )
     async def register(
@@ -67,7 +60,7 @@ class AuthController(Controller):
         status_code=200,
         summary="Log in and receive a bearer token",
         description="The token lasts 30 days with `remember_me`, else 7 days.",
-        dependencies={"login": Provide(provide_login, sync_to_thread=False)},
+        dependencies={"login": use_case("login")},
         responses=error_responses(400, 401, 429),
     )
     async def login(
@@ -108,9 +101,7 @@ class AuthController(Controller):
         description=(
             "Answers the same way, in about the same time, whether or not the email is registered."
         ),
-        dependencies={
-            "request_password_reset": Provide(provide_request_password_reset, sync_to_thread=False)
-        },
+        dependencies={"request_password_reset": use_case("request_password_reset")},
         responses=error_responses(400, 429),
     )
     async def forgot_password(
@@ -132,7 +123,7 @@ class AuthController(Controller):
             "The token is single use and expires after one hour. "
             "Every access token issued before the reset stops working."
         ),
-        dependencies={"reset_password": Provide(provide_reset_password, sync_to_thread=False)},
+        dependencies={"reset_password": use_case("reset_password")},
         responses=error_responses(400, 429),
     )
     async def reset_password(

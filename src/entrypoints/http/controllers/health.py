@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
 from application.health.check_readiness import CheckReadiness
-from entrypoints.http.dependencies import provide_check_readiness
+from entrypoints.http.dependencies import use_case
 from entrypoints.http.errors import ErrorBody, envelope, error_responses
 from entrypoints.http.schemas import HealthResponse, ReadinessResponse
 
@@ -21,7 +21,7 @@ class HealthController(Controller):
     @get(
         "/ready",
         summary="Readiness: the database (and Redis, when configured) answer",
-        dependencies={"check_readiness": Provide(provide_check_readiness, sync_to_thread=False)},
+        dependencies={"check_readiness": use_case("check_readiness")},
         responses=error_responses(503),
     )
     async def ready(

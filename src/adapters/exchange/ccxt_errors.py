@@ -1,0 +1,66 @@
+"""ccxt exceptions → domain errors, with messages built from the exchange's code and text only."""
+
+from __future__ import annotations
+
+import re
+
+import ccxt.async_support as ccxt
+
+from domain.errors import DomainError
+from domain.exchange.errors import (
+    BelowMarketMinimum,
+    ExchangeRateLimited,
+    ExchangeUnavailable,
+    InsufficientFunds,
+    InvalidCredentials,
+    OrderRejected,
+    UnknownSymbol,
+)
+
+_CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
+_MSG = re.compile(r'"msg"\s*:\s*"([^"]{0,200})"')
+# Binance codes that mean "these credentials do not work", whatever ccxt calls them.
+CREDENTIAL_CODES = {"-2014", "-2015", "-1022", "-2008"}
+DUPLICATE_ORDER_CODES = {"-4116", "-4015"}
+_DUPLICATE_TEXT = "duplicate"
+
+
+def exchange_code(exc: BaseException) -> str | None:
+    match = _CODE.search(str(exc))
+    return match.group(1) if match else None
+
+
+def exchange_reason(exc: BaseException) -> str:
+    """The exchange's own short explanation, never the URL or request parameters."""
+    match = _MSG.search(str(exc))
+    if match:
+        return match.group(1)
+    return type(exc).__name__
+
+
+def is_duplicate_order(exc: BaseException) -> bool:
+    return exchange_code(exc) in DUPLICATE_ORDER_CODES or _DUPLICATE_TEXT in str(exc).lower()
+
+
+def translate(exc: Exception) -> DomainError:
+    code = exchange_code(exc)
+    details = {"exchange_code": code, "reason": exchange_reason(exc)} if code else None
+    if code in CREDENTIAL_CODES or isinstance(
+        exc, ccxt.AuthenticationError | ccxt.PermissionDenied | ccxt.AccountSuspended
+    ):
+        return InvalidCredentials(details=details)
+    if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
+        return ExchangeRateLimited(retry_after_seconds=60, details=details)
+    if isinstance(exc, ccxt.InsufficientFunds):
+        return InsufficientFunds(details=details)
+    if isinstance(exc, ccxt.BadSymbol):
+        return UnknownSymbol(details=details)
+    if isinstance(exc, ccxt.InvalidOrder | ccxt.OrderNotFound | ccxt.BadRequest):
+        return OrderRejected(exchange_reason(exc), details=details)
+    if isinstance(exc, ccxt.NetworkError):
+        return ExchangeUnavailable(details={"reason": type(exc).__name__})
+    return ExchangeUnavailable(details={"reason": exchange_reason(exc)})
+
+
+def below_minimum(exc: Exception) -> BelowMarketMinimum:
+    return BelowMarketMinimum(exchange_reason(exc))
