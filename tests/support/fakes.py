@@ -9,6 +9,8 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
+from domain.api_keys.api_key import ApiKey
+from domain.api_keys.errors import ApiKeyAlreadyExists
 from domain.errors import RateLimited
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance
@@ -18,8 +20,9 @@ from domain.exchange.order import Order, OrderRequest
 from domain.exchange.position import ExchangePosition
 from domain.exchange.ticker import Ticker
 from domain.market_data.candle import Candle
-from domain.ports.exchange_gateway import ExchangeGateway
+from domain.ports.api_key_repository import ApiKeyRepository
 from domain.ports.clock import Clock
+from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer, MailMessage
 from domain.ports.password_hasher import PasswordHasher
 from domain.ports.password_reset_repository import PasswordResetRepository
@@ -95,19 +98,55 @@ class InMemoryPasswordResetRepository(PasswordResetRepository):
             del self._rows[key]
 
 
+class InMemoryApiKeyRepository(ApiKeyRepository):
+    def __init__(self, rows: dict[int, ApiKey]) -> None:
+        self._rows = rows
+
+    async def add(self, api_key: ApiKey) -> ApiKey:
+        if any(row.user_id == api_key.user_id for row in self._rows.values()):
+            raise ApiKeyAlreadyExists()
+        api_key.id = max(self._rows, default=0) + 1
+        self._rows[api_key.id] = copy.deepcopy(api_key)
+        return api_key
+
+    async def get_for_user(self, user_id: int) -> ApiKey | None:
+        row = next((k for k in self._rows.values() if k.user_id == user_id), None)
+        return copy.deepcopy(row) if row else None
+
+    async def get(self, user_id: int, api_key_id: int) -> ApiKey | None:
+        row = self._rows.get(api_key_id)
+        return copy.deepcopy(row) if row and row.user_id == user_id else None
+
+    async def delete_for_user(self, user_id: int) -> bool:
+        keys = [key for key, row in self._rows.items() if row.user_id == user_id]
+        for key in keys:
+            del self._rows[key]
+        return bool(keys)
+
+    async def list_after(self, after_id: int, limit: int) -> list[ApiKey]:
+        return [copy.deepcopy(r) for k, r in sorted(self._rows.items()) if k > after_id][:limit]
+
+    async def update_ciphertexts(self, api_key: ApiKey) -> None:
+        assert api_key.id in self._rows
+        self._rows[api_key.id] = copy.deepcopy(api_key)
+
+
 class FakeUnitOfWork(UnitOfWork):
     """Transactions over dicts: work is staged on copies and published on commit only."""
 
     def __init__(self) -> None:
         self.committed_users: dict[int, User] = {}
         self.committed_resets: dict[int, PasswordResetRequest] = {}
+        self.committed_api_keys: dict[int, ApiKey] = {}
         self.commits = 0
 
     async def __aenter__(self) -> Self:
         self._users = copy.deepcopy(self.committed_users)
         self._resets = copy.deepcopy(self.committed_resets)
+        self._api_keys = copy.deepcopy(self.committed_api_keys)
         self.users = InMemoryUserRepository(self._users)
         self.password_resets = InMemoryPasswordResetRepository(self._resets)
+        self.api_keys = InMemoryApiKeyRepository(self._api_keys)
         return self
 
     async def __aexit__(
@@ -121,11 +160,13 @@ class FakeUnitOfWork(UnitOfWork):
     async def commit(self) -> None:
         self.committed_users = copy.deepcopy(self._users)
         self.committed_resets = copy.deepcopy(self._resets)
+        self.committed_api_keys = copy.deepcopy(self._api_keys)
         self.commits += 1
 
     async def rollback(self) -> None:
         self._users = copy.deepcopy(self.committed_users)
         self._resets = copy.deepcopy(self.committed_resets)
+        self._api_keys = copy.deepcopy(self.committed_api_keys)
 
 
 class FakePasswordHasher(PasswordHasher):
@@ -178,14 +219,27 @@ class FakeExchange(ExchangeGateway):
         self.markets: dict[MarketType, dict[str, Market]] = {
             MarketType.SPOT: {
                 "BTCUSDT": Market(
-                    "BTCUSDT", "BTC", "USDT", MarketType.SPOT,
-                    Decimal("0.00001"), Decimal("0.01"), Decimal("0.00001"), Decimal("5"),
+                    "BTCUSDT",
+                    "BTC",
+                    "USDT",
+                    MarketType.SPOT,
+                    Decimal("0.00001"),
+                    Decimal("0.01"),
+                    Decimal("0.00001"),
+                    Decimal("5"),
                 )
             },
             MarketType.FUTURES: {
                 "BTCUSDT": Market(
-                    "BTCUSDT", "BTC", "USDT", MarketType.FUTURES,
-                    Decimal("0.001"), Decimal("0.1"), Decimal("0.001"), Decimal("100"), 125,
+                    "BTCUSDT",
+                    "BTC",
+                    "USDT",
+                    MarketType.FUTURES,
+                    Decimal("0.001"),
+                    Decimal("0.1"),
+                    Decimal("0.001"),
+                    Decimal("100"),
+                    125,
                 )
             },
         }
@@ -202,7 +256,9 @@ class FakeExchange(ExchangeGateway):
         if (account.api_key, account.api_secret) not in self.valid_credentials:
             raise InvalidCredentials()
 
-    async def fetch_balance(self, account: ExchangeAccount, currency: str = "USDT") -> AccountBalance:
+    async def fetch_balance(
+        self, account: ExchangeAccount, currency: str = "USDT"
+    ) -> AccountBalance:
         await self.validate_credentials(account)
         return self.balance
 
