@@ -61,7 +61,9 @@ def assert_envelope(response: httpx.Response, status: int) -> dict:
     return body
 
 
-async def add_key(client: httpx.AsyncClient, headers: dict[str, str], **body: str) -> httpx.Response:
+async def add_key(
+    client: httpx.AsyncClient, headers: dict[str, str], **body: str
+) -> httpx.Response:
     payload = {"api_key": PAPER_KEY, "secret_key": PAPER_SECRET, "label": "main", **body}
     return await client.post("/api/v1/api-keys/", json=payload, headers=headers)
 

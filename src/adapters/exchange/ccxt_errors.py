@@ -42,7 +42,7 @@ def is_duplicate_order(exc: BaseException) -> bool:
     return exchange_code(exc) in DUPLICATE_ORDER_CODES or _DUPLICATE_TEXT in str(exc).lower()
 
 
-def translate(exc: Exception) -> DomainError:
+def translate(exc: Exception, retry_after_seconds: int | None = None) -> DomainError:
     code = exchange_code(exc)
     details = {"exchange_code": code, "reason": exchange_reason(exc)} if code else None
     if code in CREDENTIAL_CODES or isinstance(
@@ -50,7 +50,7 @@ def translate(exc: Exception) -> DomainError:
     ):
         return InvalidCredentials(details=details)
     if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
-        return ExchangeRateLimited(retry_after_seconds=60, details=details)
+        return ExchangeRateLimited(retry_after_seconds=retry_after_seconds or 60, details=details)
     if isinstance(exc, ccxt.InsufficientFunds):
         return InsufficientFunds(details=details)
     if isinstance(exc, ccxt.BadSymbol):

@@ -38,9 +38,25 @@ _OPTIONS: dict[MarketType, dict[str, Any]] = {
         "fetchMargins": False,
         "fetchMarkets": {"types": ["spot"]},
     },
-    MarketType.FUTURES: {"defaultType": "future", "fetchMarkets": {"types": ["linear"]}},
+    MarketType.FUTURES: {
+        "defaultType": "future",
+        "fetchCurrencies": False,
+        "fetchMarkets": {"types": ["linear"]},
+    },
 }
-_WALLET_ACCOUNT = {Wallet.SPOT: "spot", Wallet.FUTURES: "future"}
+# ccxt 4.5 reads "future" as an isolated-margin account; "swap" is the USD-M wallet.
+_WALLET_ACCOUNT = {Wallet.SPOT: "spot", Wallet.FUTURES: "swap"}
+# ccxt chooses its error table by API host; behind a redirected base URL only the path
+# is left to tell spot from futures.
+_ERROR_TABLE_BY_PATH = (
+    ("/fapi/", "linear"),
+    ("/futures/data", "linear"),
+    ("/dapi/", "inverse"),
+    ("/eapi/", "option"),
+    ("/papi/", "portfolioMargin"),
+    ("/api/", "spot"),
+    ("/sapi/", "spot"),
+)
 _STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED}
 # Used when the exchange does not report a symbol's leverage limit.
 DEFAULT_MAX_LEVERAGE = 125
@@ -62,6 +78,21 @@ class _MarketCache:
     markets: dict[str, Market]
     ccxt_symbols: dict[str, str]
     raw: list[dict[str, Any]]
+
+
+def redirect(client: Any, base_url: str) -> None:
+    """Send every REST call of the client to `base_url`, keeping ccxt's error mapping."""
+    client.urls["api"] = redirect_urls(client.urls["api"], base_url)
+
+    def exceptions_by_path(url: str | None, exact_or_broad: str) -> dict[str, Any]:
+        path = urlsplit(url or "").path
+        for prefix, table_name in _ERROR_TABLE_BY_PATH:
+            if path.startswith(prefix):
+                table: dict[str, Any] = client.exceptions.get(table_name) or {}
+                return table.get(exact_or_broad) or {}
+        return {}
+
+    client.get_exceptions_by_url = exceptions_by_path
 
 
 def redirect_urls(urls: Any, base_url: str) -> Any:
@@ -103,7 +134,7 @@ class CcxtExchangeGateway(ExchangeGateway):
         if self._settings.sandbox:
             client.set_sandbox_mode(True)
         if self._settings.base_url:
-            client.urls["api"] = redirect_urls(client.urls["api"], self._settings.base_url)
+            redirect(client, self._settings.base_url)
         return client
 
     def _public_client(self, market_type: MarketType) -> Any:
@@ -139,18 +170,30 @@ class CcxtExchangeGateway(ExchangeGateway):
 
     # -- calling ccxt ----------------------------------------------------------------
 
-    async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
-        """An idempotent read: retried with backoff on timeouts and unreachable exchange."""
+    async def _read(
+        self,
+        client: Any,
+        call: Callable[[], Awaitable[T]],
+        valid: Callable[[T], bool] = lambda _: True,
+    ) -> T:
+        """An idempotent read: retried with backoff on timeouts, an unreachable exchange
+        and unparseable answers (which ccxt passes through as empty results)."""
         attempts = max(1, self._settings.read_attempts)
         for attempt in range(1, attempts + 1):
             try:
-                return await call()
+                result = await call()
+                if valid(result):
+                    return result
+                failure: DomainError = ExchangeUnavailable(
+                    details={"reason": "unexpected response from the exchange"}
+                )
             except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as exc:
-                if attempt == attempts:
-                    raise translate(exc) from None
-                await asyncio.sleep(self._settings.retry_backoff_seconds * 2 ** (attempt - 1))
+                failure = translate(exc)
             except ccxt.BaseError as exc:
-                raise translate(exc) from None
+                raise translate(exc, _retry_after(client)) from None
+            if attempt == attempts:
+                raise failure
+            await asyncio.sleep(self._settings.retry_backoff_seconds * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
     # -- markets and public data -----------------------------------------------------
@@ -170,7 +213,9 @@ class CcxtExchangeGateway(ExchangeGateway):
             ):
                 return cache
             client = self._public_client(market_type)
-            loaded = await self._read(lambda: client.load_markets(reload=True))
+            loaded = await self._read(
+                client, lambda: client.load_markets(reload=True), lambda markets: bool(markets)
+            )
             raw = [m for m in loaded.values() if _tradable(m, market_type)]
             markets = {m["id"]: _to_market(m, market_type) for m in raw}
             cache = _MarketCache(
@@ -202,7 +247,9 @@ class CcxtExchangeGateway(ExchangeGateway):
         ccxt_symbol = await self._ccxt_symbol(market_type, symbol)
         client = self._public_client(market_type)
         rows = await self._read(
-            lambda: client.fetch_ohlcv(ccxt_symbol, timeframe.value, since_ms, limit)
+            client,
+            lambda: client.fetch_ohlcv(ccxt_symbol, timeframe.value, since_ms, limit),
+            lambda rows: isinstance(rows, list) and all(len(row) >= 6 for row in rows),
         )
         return [
             Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]))
@@ -213,18 +260,20 @@ class CcxtExchangeGateway(ExchangeGateway):
         market = await self.fetch_market(market_type, symbol)
         ccxt_symbol = await self._ccxt_symbol(market_type, symbol)
         client = self._public_client(market_type)
-        raw = await self._read(lambda: client.fetch_ticker(ccxt_symbol))
+        raw = await self._read(
+            client, lambda: client.fetch_ticker(ccxt_symbol), lambda t: t.get("last") is not None
+        )
         return _to_ticker(market.symbol, raw)
 
     async def ping(self) -> None:
         client = self._public_client(MarketType.SPOT)
-        await self._read(lambda: client.public_get_ping())
+        await self._read(client, lambda: client.public_get_ping(), lambda r: isinstance(r, dict))
 
     # -- account ---------------------------------------------------------------------
 
     async def validate_credentials(self, account: ExchangeAccount) -> None:
         client = await self._private_client(MarketType.SPOT, account)
-        await self._read(lambda: client.fetch_balance())
+        await self._read(client, lambda: client.fetch_balance(), _parsed)
 
     async def fetch_balance(
         self, account: ExchangeAccount, currency: str = "USDT"
@@ -232,8 +281,8 @@ class CcxtExchangeGateway(ExchangeGateway):
         spot_client = await self._private_client(MarketType.SPOT, account)
         futures_client = await self._private_client(MarketType.FUTURES, account)
         spot_raw, futures_raw = await asyncio.gather(
-            self._read(lambda: spot_client.fetch_balance()),
-            self._read(lambda: futures_client.fetch_balance()),
+            self._read(spot_client, lambda: spot_client.fetch_balance(), _parsed),
+            self._read(futures_client, lambda: futures_client.fetch_balance(), _parsed),
         )
         spot = await self._value_in(spot_raw.get("total") or {}, currency)
         futures = _decimal((futures_raw.get("total") or {}).get(currency)) or Decimal(0)
@@ -251,7 +300,9 @@ class CcxtExchangeGateway(ExchangeGateway):
         if pairs:
             client = self._public_client(MarketType.SPOT)
             symbols = [cache.ccxt_symbols[pair] for pair in pairs]
-            tickers = await self._read(lambda: client.fetch_tickers(symbols))
+            tickers = await self._read(
+                client, lambda: client.fetch_tickers(symbols), lambda found: bool(found)
+            )
             for pair, asset in pairs.items():
                 last = _decimal(tickers.get(cache.ccxt_symbols[pair], {}).get("last"))
                 amount = held[asset]
@@ -273,23 +324,32 @@ class CcxtExchangeGateway(ExchangeGateway):
                 asset, float(amount), _WALLET_ACCOUNT[source], _WALLET_ACCOUNT[destination]
             )
         except ccxt.BaseError as exc:
-            raise translate(exc) from None
+            raise translate(exc, _retry_after(client)) from None
 
     async def set_leverage(self, account: ExchangeAccount, symbol: str, leverage: int) -> None:
         ccxt_symbol = await self._ccxt_symbol(MarketType.FUTURES, symbol)
         client = await self._private_client(MarketType.FUTURES, account)
-        await self._read(lambda: client.set_leverage(leverage, ccxt_symbol))
+        await self._read(client, lambda: client.set_leverage(leverage, ccxt_symbol))
 
     async def fetch_positions(self, account: ExchangeAccount) -> Sequence[ExchangePosition]:
         client = await self._private_client(MarketType.FUTURES, account)
         cache = await self._market_cache(MarketType.FUTURES)
-        raw = await self._read(lambda: client.fetch_positions())
+        raw = await self._read(client, lambda: client.fetch_positions())
         by_ccxt = {v: k for k, v in cache.ccxt_symbols.items()}
+        open_positions = [
+            p
+            for p in raw
+            if (_decimal(p.get("contracts")) or 0) != 0 and p.get("symbol") in by_ccxt
+        ]
+        leverages: dict[str, Any] = {}
+        if any(p.get("leverage") is None for p in open_positions):
+            # Binance's v3 position endpoint no longer reports leverage.
+            symbols = [p["symbol"] for p in open_positions]
+            leverages = await self._read(client, lambda: client.fetch_leverages(symbols))
         positions = []
-        for p in raw:
+        for p in open_positions:
             contracts = _decimal(p.get("contracts")) or Decimal(0)
-            if contracts == 0 or p.get("symbol") not in by_ccxt:
-                continue
+            leverage = p.get("leverage") or (leverages.get(p["symbol"]) or {}).get("longLeverage")
             size = contracts * (_decimal(p.get("contractSize")) or Decimal(1))
             positions.append(
                 ExchangePosition(
@@ -297,7 +357,7 @@ class CcxtExchangeGateway(ExchangeGateway):
                     side=PositionSide.SHORT if p.get("side") == "short" else PositionSide.LONG,
                     amount=abs(size),
                     entry_price=_decimal(p.get("entryPrice")) or Decimal(0),
-                    leverage=int(p.get("leverage") or 1),
+                    leverage=int(leverage or 1),
                     unrealized_pnl=_decimal(p.get("unrealizedPnl")) or Decimal(0),
                     liquidation_price=_decimal(p.get("liquidationPrice")),
                 )
@@ -372,16 +432,19 @@ class CcxtExchangeGateway(ExchangeGateway):
         market = await self.fetch_market(market_type, symbol)
         ccxt_symbol = await self._ccxt_symbol(market_type, symbol)
         client = await self._private_client(market_type, account)
-        try:
-            raw = await self._read(
-                lambda: client.fetch_order(
-                    None, ccxt_symbol, {"origClientOrderId": client_order_id}
+
+        async def fetch() -> dict[str, Any] | None:
+            try:
+                order: dict[str, Any] = await client.fetch_order(
+                    "", ccxt_symbol, {"origClientOrderId": client_order_id}
                 )
-            )
-        except DomainError as exc:
-            if isinstance(exc.__context__, ccxt.OrderNotFound) or "-2013" in str(exc.details):
+            except ccxt.OrderNotFound:
                 return None
-            raise
+            return order
+
+        raw = await self._read(client, fetch, lambda order: order is None or bool(order.get("id")))
+        if raw is None:
+            return None
         return _to_order(raw, market.symbol, market_type, client_order_id)
 
     async def fetch_open_orders(
@@ -390,12 +453,26 @@ class CcxtExchangeGateway(ExchangeGateway):
         client = await self._private_client(market_type, account)
         cache = await self._market_cache(market_type)
         ccxt_symbol = await self._ccxt_symbol(market_type, symbol) if symbol else None
-        raw = await self._read(lambda: client.fetch_open_orders(ccxt_symbol))
+        raw = await self._read(client, lambda: client.fetch_open_orders(ccxt_symbol))
         by_ccxt = {v: k for k, v in cache.ccxt_symbols.items()}
         return [
             _to_order(o, by_ccxt.get(o.get("symbol"), o.get("symbol") or ""), market_type, None)
             for o in raw
         ]
+
+
+def _parsed(response: dict[str, Any]) -> bool:
+    """ccxt keeps the decoded exchange answer in `info`; text there means it was not JSON."""
+    return isinstance(response.get("info"), dict | list)
+
+
+def _retry_after(client: Any) -> int | None:
+    headers = getattr(client, "last_response_headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _tradable(market: dict[str, Any], market_type: MarketType) -> bool:
