@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 import sysconfig
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+
+T = TypeVar("T")
 
 
 def script_location() -> Path:
@@ -33,17 +38,28 @@ def alembic_config(database_url: str, output: TextIO | None = None) -> Config:
     return config
 
 
+def _outside_event_loop(function: Callable[[], T]) -> T:
+    """Alembic's env.py runs its own event loop; from inside a running loop (tests,
+    async callers) the command runs in a helper thread, blocking until it is done."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+    _outside_event_loop(lambda: command.upgrade(alembic_config(database_url), revision))
 
 
 def downgrade(database_url: str, revision: str = "-1") -> None:
-    command.downgrade(alembic_config(database_url), revision)
+    _outside_event_loop(lambda: command.downgrade(alembic_config(database_url), revision))
 
 
 def current(database_url: str) -> str:
     buffer = io.StringIO()
-    command.current(alembic_config(database_url, buffer))
+    _outside_event_loop(lambda: command.current(alembic_config(database_url, buffer)))
     return buffer.getvalue().strip()
 
 
