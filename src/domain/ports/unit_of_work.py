@@ -4,7 +4,10 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.ports.api_key_repository import ApiKeyRepository
+from domain.ports.bot_config_repository import BotConfigRepository
+from domain.ports.bot_state_repository import BotStateRepository
 from domain.ports.password_reset_repository import PasswordResetRepository
+from domain.ports.trade_repository import TradeRepository
 from domain.ports.user_repository import UserRepository
 
 
@@ -14,6 +17,9 @@ class UnitOfWork(Protocol):
     users: UserRepository
     password_resets: PasswordResetRepository
     api_keys: ApiKeyRepository
+    bot_configs: BotConfigRepository
+    bot_states: BotStateRepository
+    trades: TradeRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,0 +1,145 @@
+"""Start, stop and pause (SPEC §4), and the bot-state routes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from domain.bots.bot_state import BotState, BotStatus
+from domain.bots.errors import BotConfigNotFound, BotIsRunning, BotStateNotFound
+from domain.errors import InvalidInput
+from domain.ports.clock import Clock
+from domain.ports.unit_of_work import UnitOfWork
+
+# The worker owns these while the bot is active; an operator may correct them only
+# while it is stopped or paused.
+RUNTIME_FIELDS = frozenset(
+    {
+        "in_position",
+        "entry_price",
+        "current_position_size_coins",
+        "trailing_stop_price",
+        "max_price_since_entry",
+        "take_profit_price",
+        "stop_loss_price",
+        "daily_pnl",
+        "daily_trades_count",
+        "last_error_message",
+    }
+)
+
+
+class GetBotState:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def execute(self, user_id: int, bot_config_id: int) -> BotState:
+        async with self._uow:
+            state = await self._uow.bot_states.get(user_id, bot_config_id)
+        if state is None:
+            raise BotStateNotFound()
+        return state
+
+
+async def ensure_can_start(uow: UnitOfWork, state: BotState, requires_api_key: bool) -> None:
+    """A bot starts with a valid API key of its owner, unless trading on paper."""
+    config = await uow.bot_configs.get(state.user_id, state.bot_config_id)
+    if config is None:
+        raise BotConfigNotFound()
+    if not requires_api_key:
+        return
+    api_key = (
+        await uow.api_keys.get(state.user_id, config.api_key_id)
+        if config.api_key_id is not None
+        else None
+    )
+    if api_key is None or not api_key.is_valid:
+        raise InvalidInput(
+            "A valid API key is needed to start the bot",
+            details={"api_key_id": ["set a valid API key of yours on the configuration"]},
+        )
+
+
+class ChangeBotStatus:
+    """POST /bot-configs/{id}/start | stop | pause."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, requires_api_key: bool) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._requires_api_key = requires_api_key
+
+    async def start(self, user_id: int, bot_config_id: int) -> BotState:
+        """stopped or paused → pending."""
+        return await self._apply(user_id, bot_config_id, BotStatus.PENDING)
+
+    async def stop(self, user_id: int, bot_config_id: int) -> BotState:
+        """any → stopped."""
+        return await self._apply(user_id, bot_config_id, BotStatus.STOPPED)
+
+    async def pause(self, user_id: int, bot_config_id: int) -> BotState:
+        """running or waiting → paused."""
+        return await self._apply(user_id, bot_config_id, BotStatus.PAUSED)
+
+    async def _apply(self, user_id: int, bot_config_id: int, target: BotStatus) -> BotState:
+        async with self._uow:
+            state = await self._uow.bot_states.get(user_id, bot_config_id)
+            if state is None:
+                raise BotConfigNotFound()
+            now = self._clock.now()
+            if target is BotStatus.STOPPED:
+                state.stop(now)
+            elif target is BotStatus.PAUSED:
+                state.pause(now)
+            else:
+                await ensure_can_start(self._uow, state, self._requires_api_key)
+                state.start(now)
+            await self._uow.bot_states.update(state)
+            await self._uow.commit()
+        return state
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateBotStateCommand:
+    user_id: int
+    bot_config_id: int
+    changes: Mapping[str, Any]
+
+
+class UpdateBotState:
+    """PUT /bot-states: a `status` goes through the state machine (409 when illegal);
+    runtime fields may be corrected only while the bot is stopped or paused."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, requires_api_key: bool) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._requires_api_key = requires_api_key
+
+    async def execute(self, command: UpdateBotStateCommand) -> BotState:
+        changes = dict(command.changes)
+        unknown = set(changes) - RUNTIME_FIELDS - {"status"}
+        if unknown:
+            raise InvalidInput(
+                "Validation failed", details={name: ["cannot be set"] for name in sorted(unknown)}
+            )
+        target = changes.pop("status", None)
+        async with self._uow:
+            state = await self._uow.bot_states.get(command.user_id, command.bot_config_id)
+            if state is None:
+                raise BotStateNotFound()
+            if changes and state.is_active:
+                raise BotIsRunning(
+                    "Stop or pause the bot before correcting its runtime state",
+                    details={"fields": sorted(changes)},
+                )
+            now = self._clock.now()
+            for name, value in changes.items():
+                setattr(state, name, value)
+            if target is not None and BotStatus(target) is not state.status:
+                if BotStatus(target) is BotStatus.PENDING:
+                    await ensure_can_start(self._uow, state, self._requires_api_key)
+                state.transition(BotStatus(target), now)
+            state.last_updated_at = now
+            await self._uow.bot_states.update(state)
+            await self._uow.commit()
+        return state

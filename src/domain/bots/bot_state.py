@@ -1,0 +1,97 @@
+"""A bot's runtime state and the state machine of SPEC §4.
+
+stopped → pending → running ⇄ waiting
+running | waiting → paused → pending
+any → stopped
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from domain.bots.errors import IllegalTransition
+
+
+class BotStatus(StrEnum):
+    STOPPED = "stopped"
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
+    PAUSED = "paused"
+
+
+ALLOWED_TRANSITIONS: dict[BotStatus, frozenset[BotStatus]] = {
+    BotStatus.STOPPED: frozenset({BotStatus.PENDING}),
+    BotStatus.PENDING: frozenset({BotStatus.RUNNING, BotStatus.STOPPED}),
+    BotStatus.RUNNING: frozenset({BotStatus.WAITING, BotStatus.PAUSED, BotStatus.STOPPED}),
+    BotStatus.WAITING: frozenset({BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.STOPPED}),
+    BotStatus.PAUSED: frozenset({BotStatus.PENDING, BotStatus.STOPPED}),
+}
+ACTIVE_STATUSES = frozenset({BotStatus.PENDING, BotStatus.RUNNING, BotStatus.WAITING})
+
+
+@dataclass(eq=False, slots=True)
+class BotState:
+    """What a bot is doing now. One per bot configuration."""
+
+    bot_config_id: int
+    user_id: int
+    last_updated_at: datetime
+    status: BotStatus = BotStatus.STOPPED
+    in_position: bool = False
+    position_side: str | None = None
+    entry_price: Decimal | None = None
+    current_position_size_coins: Decimal | None = None
+    trailing_stop_price: Decimal | None = None
+    max_price_since_entry: Decimal | None = None
+    take_profit_price: Decimal | None = None
+    stop_loss_price: Decimal | None = None
+    daily_pnl: Decimal = Decimal(0)
+    daily_trades_count: int = 0
+    last_run_at: datetime | None = None
+    last_error_message: str | None = None
+    id: int | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BotState) and self.id is not None and self.id == other.id
+
+    def __hash__(self) -> int:
+        return hash(("BotState", self.id))
+
+    @property
+    def is_active(self) -> bool:
+        """Pending, running or waiting: the worker evaluates the bot."""
+        return self.status in ACTIVE_STATUSES
+
+    def transition(self, target: BotStatus, now: datetime) -> None:
+        if target not in ALLOWED_TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                f"Cannot go from {self.status.value} to {target.value}",
+                details={
+                    "status": self.status.value,
+                    "requested": target.value,
+                    "allowed": sorted(s.value for s in ALLOWED_TRANSITIONS[self.status]),
+                },
+            )
+        self.status = target
+        self.last_updated_at = now
+
+    def start(self, now: datetime) -> None:
+        """stopped or paused → pending (the worker picks it up)."""
+        self.transition(BotStatus.PENDING, now)
+        self.last_error_message = None
+
+    def stop(self, now: datetime) -> None:
+        """Any state → stopped; stopping a stopped bot is a no-op."""
+        if self.status is not BotStatus.STOPPED:
+            self.transition(BotStatus.STOPPED, now)
+
+    def pause(self, now: datetime) -> None:
+        self.transition(BotStatus.PAUSED, now)
+
+    def stop_with_error(self, message: str, now: datetime) -> None:
+        self.stop(now)
+        self.last_error_message = message[:1000]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class TradeSide(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+@dataclass(eq=False, slots=True)
+class Trade:
+    """One fill, as the seed's trade record: what was bought or sold, at what price and cost."""
+
+    user_id: int
+    bot_config_id: int
+    symbol: str
+    side: TradeSide
+    order_type: str
+    price: Decimal
+    quantity_filled: Decimal
+    quote_quantity_filled: Decimal
+    timestamp: datetime
+    binance_order_id: str | None = None
+    commission_amount: Decimal = Decimal(0)
+    commission_asset: str | None = None
+    pnl: Decimal | None = None
+    realized_pnl: Decimal | None = None
+    id: int | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Trade) and self.id is not None and self.id == other.id
+
+    def __hash__(self) -> int:
+        return hash(("Trade", self.id))

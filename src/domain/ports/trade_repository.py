@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.bots.trade import Trade, TradeSide
+
+
+@dataclass(frozen=True, slots=True)
+class TradeFilter:
+    bot_config_id: int | None = None
+    symbol: str | None = None
+    side: TradeSide | None = None
+    start: datetime | None = None  # inclusive
+    end: datetime | None = None  # inclusive
+
+
+class TradeRepository(Protocol):
+    async def add(self, trade: Trade) -> Trade: ...
+
+    async def get(self, user_id: int, trade_id: int) -> Trade | None: ...
+
+    async def list(
+        self, user_id: int, trade_filter: TradeFilter, limit: int, offset: int
+    ) -> list[Trade]:
+        """Newest first (by timestamp, then id)."""
+        ...
+
+    async def count(self, user_id: int, trade_filter: TradeFilter) -> int: ...
