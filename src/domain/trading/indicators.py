@@ -11,7 +11,7 @@ NAN = math.nan
 
 def ema(values: Sequence[float], period: int) -> list[float]:
     """Exponential moving average, alpha 2/(n+1), seeded with the first value."""
-    if not values:
+    if len(values) == 0:
         return []
     alpha = 2.0 / (period + 1.0)
     out = [0.0] * len(values)

@@ -1,0 +1,101 @@
+"""The BacktestKernel port on the numba core (numba_core.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from adapters.backtest import numba_core as core
+from domain.ports.backtest_kernel import BacktestKernel
+from domain.trading.risk_engine import ExitReason, Side
+from domain.trading.risk_params import RiskParams
+from domain.trading.simulation import CandleSeries, SimulatedTrade, SimulationResult
+from domain.trading.strategies import StrategyName, StrategyParams, strategy_spec
+
+STRATEGY_CODES = {name: code for code, name in enumerate(StrategyName)}
+_REASONS = list(ExitReason)
+
+
+def risk_vector(risk: RiskParams, initial_capital: float) -> np.ndarray:
+    vector = np.zeros(core.RISK_VECTOR_SIZE)
+    vector[core.R_FUTURES] = 1.0 if risk.futures else 0.0
+    vector[core.R_LEVERAGE] = float(risk.leverage)
+    vector[core.R_FEE] = risk.fee_rate
+    vector[core.R_SLIPPAGE] = risk.slippage_rate
+    vector[core.R_STOP] = risk.stop_loss_perc
+    vector[core.R_TARGET] = risk.take_profit_perc
+    vector[core.R_TRAIL] = risk.trailing_stop_perc
+    vector[core.R_TRAIL_ACTIVE] = 1.0 if risk.trailing_stop_active else 0.0
+    vector[core.R_SIZE_PERC] = risk.position_size_perc
+    vector[core.R_SIZE_FIXED] = risk.position_size_fixed
+    vector[core.R_MAX_DAILY] = float(risk.max_daily_trades)
+    vector[core.R_DAILY_TARGET] = risk.daily_target_perc
+    vector[core.R_DAILY_LOSS] = risk.max_daily_loss_perc
+    vector[core.R_MMR] = risk.maintenance_margin_rate
+    vector[core.R_INITIAL] = initial_capital
+    return vector
+
+
+def as_arrays(candles: CandleSeries) -> tuple[np.ndarray, ...]:
+    return (
+        np.ascontiguousarray(candles.open_time_ms, dtype=np.int64),
+        np.ascontiguousarray(candles.open, dtype=np.float64),
+        np.ascontiguousarray(candles.high, dtype=np.float64),
+        np.ascontiguousarray(candles.low, dtype=np.float64),
+        np.ascontiguousarray(candles.close, dtype=np.float64),
+    )
+
+
+class NumbaBacktestKernel(BacktestKernel):
+    def run(
+        self,
+        candles: CandleSeries,
+        strategy: str,
+        strategy_params: StrategyParams,
+        risk: RiskParams,
+        initial_capital: float,
+    ) -> SimulationResult:
+        spec = strategy_spec(strategy)
+        times, opens, highs, lows, closes = as_arrays(candles)
+        p = strategy_params
+        n = closes.shape[0]
+        trades = np.empty((n + 1, core.TRADE_COLUMNS))
+        equity = np.empty(n)
+        count, cash = core.simulate_core(
+            times,
+            opens,
+            highs,
+            lows,
+            closes,
+            core.ema(closes, p.ema_fast),
+            core.ema(closes, p.ema_slow),
+            core.rsi(closes, p.rsi_period),
+            core.ema(closes, p.ema_period),
+            STRATEGY_CODES[spec.name],
+            float(p.rsi_oversold),
+            float(p.rsi_overbought),
+            spec.warmup(p),
+            risk_vector(risk, initial_capital),
+            trades,
+            equity,
+            True,
+        )
+        return SimulationResult(
+            trades=[_trade(row) for row in trades[:count]],
+            equity=equity.tolist(),
+            final_capital=float(cash),
+        )
+
+
+def _trade(row: np.ndarray) -> SimulatedTrade:
+    return SimulatedTrade(
+        side=Side(int(row[core.T_SIDE])),
+        entry_index=int(row[core.T_ENTRY_INDEX]),
+        exit_index=int(row[core.T_EXIT_INDEX]),
+        entry_price=float(row[core.T_ENTRY_PRICE]),
+        exit_price=float(row[core.T_EXIT_PRICE]),
+        quantity=float(row[core.T_QUANTITY]),
+        entry_fee=float(row[core.T_ENTRY_FEE]),
+        exit_fee=float(row[core.T_EXIT_FEE]),
+        pnl=float(row[core.T_PNL]),
+        exit_reason=_REASONS[int(row[core.T_REASON])],
+    )
