@@ -71,7 +71,7 @@ def ema(values: np.ndarray, period: int) -> np.ndarray:
     alpha = 2.0 / (period + 1.0)
     out[0] = values[0]
     for i in range(1, n):
-        out[i] = alpha * values[i] + (1.0 - alpha) * out[i - 1]
+        out[i] = out[i - 1] + alpha * (values[i] - out[i - 1])
     return out
 
 
@@ -190,6 +190,7 @@ def simulate_core(
     entry_price = 0.0
     entry_index = -1
     entry_fee = 0.0
+    entry_cost = 0.0
     margin = 0.0
     stop_price = math.nan
     target_price = math.nan
@@ -289,8 +290,7 @@ def simulate_core(
                     returned = margin + (price - entry_price) * quantity * side - fee
                 else:
                     returned = quantity * price - fee
-            cost = margin + entry_fee if margin > 0.0 else quantity * entry_price + entry_fee
-            pnl = returned - cost
+            pnl = returned - entry_cost
             daily_pnl = daily_pnl + pnl
             if daily_target > 0.0 and daily_pnl >= day_start_equity * (daily_target / 100.0):
                 halted = True
@@ -314,6 +314,7 @@ def simulate_core(
             entry_price = 0.0
             entry_index = -1
             entry_fee = 0.0
+            entry_cost = 0.0
             margin = 0.0
             stop_price = math.nan
             target_price = math.nan
@@ -350,7 +351,6 @@ def simulate_core(
                     quantity = amount / (price * (1.0 / leverage + fee_rate))
                     margin = quantity * price / leverage
                     entry_fee = quantity * price * fee_rate
-                    cash = cash - margin - entry_fee
                     if wanted == 1:
                         liquidation = price * (1.0 - 1.0 / leverage + mmr)
                     else:
@@ -359,7 +359,6 @@ def simulate_core(
                     quantity = amount / (price * (1.0 + fee_rate))
                     margin = 0.0
                     entry_fee = quantity * price * fee_rate
-                    cash = cash - quantity * price - entry_fee
                     liquidation = math.nan
                 stop_price = math.nan
                 if stop_perc > 0.0:
@@ -370,6 +369,8 @@ def simulate_core(
                 trail_price = math.nan
                 if trailing_on:
                     trail_price = price * (1.0 - wanted * trail_perc / 100.0)
+                cash = cash - amount
+                entry_cost = amount
                 side = wanted
                 entry_price = price
                 entry_index = i

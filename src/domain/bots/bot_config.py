@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -260,7 +261,7 @@ def _violations(c: BotConfig) -> dict[str, list[str]]:
         if value is None:
             continue
         too_low = value <= bounds.minimum if bounds.exclusive_minimum else value < bounds.minimum
-        if too_low or value > bounds.maximum:
+        if not math.isfinite(value) or too_low or value > bounds.maximum:
             lead = "above" if bounds.exclusive_minimum else "from"
             add(name, f"{lead} {bounds.minimum:g} to {bounds.maximum:g}")
     if c.position_size_perc is None and c.position_size_fixed is None:

@@ -17,7 +17,8 @@ def ema(values: Sequence[float], period: int) -> list[float]:
     out = [0.0] * len(values)
     out[0] = values[0]
     for i in range(1, len(values)):
-        out[i] = alpha * values[i] + (1.0 - alpha) * out[i - 1]
+        # prev + alpha * (x - prev): exact on a flat series, so flat prices never "cross".
+        out[i] = out[i - 1] + alpha * (values[i] - out[i - 1])
     return out
 
 

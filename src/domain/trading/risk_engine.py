@@ -68,6 +68,7 @@ class TradingState:
     entry_price: float = 0.0
     entry_index: int = -1
     entry_fee: float = 0.0
+    entry_cost: float = 0.0  # what the entry took from cash: margin or notional, plus fee
     margin: float = 0.0
     stop_loss_price: float = NAN
     take_profit_price: float = NAN
@@ -179,7 +180,6 @@ def open_position(
         quantity = amount / (price * (1.0 / leverage + fee_rate))
         margin = quantity * price / leverage
         fee = quantity * price * fee_rate
-        cash = state.cash - margin - fee
         mmr = params.maintenance_margin_rate
         liquidation = (
             price * (1.0 - 1.0 / leverage + mmr)
@@ -190,7 +190,6 @@ def open_position(
         quantity = amount / (price * (1.0 + fee_rate))
         margin = 0.0
         fee = quantity * price * fee_rate
-        cash = state.cash - quantity * price - fee
         liquidation = NAN
     stop = NAN
     if params.stop_loss_perc > 0.0:
@@ -201,14 +200,17 @@ def open_position(
     trailing = NAN
     if params.trailing_stop_active and params.trailing_stop_perc > 0.0:
         trailing = price * (1.0 - side * params.trailing_stop_perc / 100.0)
+    # The sizing formulas make margin (or notional) plus fee equal the amount; taking the
+    # amount itself keeps an all-in entry at exactly zero cash, never a rounding below.
     new_state = replace(
         state,
-        cash=cash,
+        cash=state.cash - amount,
         side=side,
         quantity=quantity,
         entry_price=price,
         entry_index=candle.index,
         entry_fee=fee,
+        entry_cost=amount,
         margin=margin,
         stop_loss_price=stop,
         take_profit_price=target,
@@ -239,12 +241,7 @@ def close_position(
             returned = state.margin + (price - state.entry_price) * state.quantity * side - fee
         else:
             returned = state.quantity * price - fee
-    cost = (
-        state.margin + state.entry_fee
-        if state.margin > 0.0
-        else (state.quantity * state.entry_price + state.entry_fee)
-    )
-    pnl = returned - cost
+    pnl = returned - state.entry_cost
     daily_pnl = state.daily_pnl + pnl
     halted = state.halted
     if params.daily_target_perc > 0.0 and daily_pnl >= state.day_start_equity * (
@@ -263,6 +260,7 @@ def close_position(
         entry_price=0.0,
         entry_index=-1,
         entry_fee=0.0,
+        entry_cost=0.0,
         margin=0.0,
         stop_loss_price=NAN,
         take_profit_price=NAN,
