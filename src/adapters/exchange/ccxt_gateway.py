@@ -37,11 +37,13 @@ _OPTIONS: dict[MarketType, dict[str, Any]] = {
         "fetchCurrencies": False,
         "fetchMargins": False,
         "fetchMarkets": {"types": ["spot"]},
+        "fetchOpenOrders": {"warnWithoutSymbol": False},
     },
     MarketType.FUTURES: {
         "defaultType": "future",
         "fetchCurrencies": False,
         "fetchMarkets": {"types": ["linear"]},
+        "fetchOpenOrders": {"warnWithoutSymbol": False},
     },
 }
 # ccxt 4.5 reads "future" as an isolated-margin account; "swap" is the USD-M wallet.
@@ -124,6 +126,9 @@ class CcxtExchangeGateway(ExchangeGateway):
     def _new_client(self, market_type: MarketType, account: ExchangeAccount | None) -> Any:
         config: dict[str, Any] = {
             "enableRateLimit": True,
+            # Kept so every answer can be checked: ccxt turns a body that is not JSON
+            # into empty results instead of an error.
+            "enableLastJsonResponse": True,
             "timeout": int(self._settings.timeout_seconds * 1000),
             "options": dict(_OPTIONS[market_type]),
         }
@@ -180,17 +185,19 @@ class CcxtExchangeGateway(ExchangeGateway):
         and unparseable answers (which ccxt passes through as empty results)."""
         attempts = max(1, self._settings.read_attempts)
         for attempt in range(1, attempts + 1):
+            failure: DomainError = ExchangeUnavailable(
+                details={"reason": "unexpected response from the exchange"}
+            )
             try:
                 result = await call()
-                if valid(result):
+                if _answered_json(client) and valid(result):
                     return result
-                failure: DomainError = ExchangeUnavailable(
-                    details={"reason": "unexpected response from the exchange"}
-                )
             except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as exc:
                 failure = translate(exc)
             except ccxt.BaseError as exc:
                 raise translate(exc, _retry_after(client)) from None
+            except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+                pass  # ccxt choked on an answer it could not parse: unexpected response
             if attempt == attempts:
                 raise failure
             await asyncio.sleep(self._settings.retry_backoff_seconds * 2 ** (attempt - 1))
@@ -325,6 +332,10 @@ class CcxtExchangeGateway(ExchangeGateway):
             )
         except ccxt.BaseError as exc:
             raise translate(exc, _retry_after(client)) from None
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise _unknown_outcome("transfer") from None
+        if not _answered_json(client):
+            raise _unknown_outcome("transfer")
 
     async def set_leverage(self, account: ExchangeAccount, symbol: str, leverage: int) -> None:
         ccxt_symbol = await self._ccxt_symbol(MarketType.FUTURES, symbol)
@@ -399,10 +410,7 @@ class CcxtExchangeGateway(ExchangeGateway):
             )
         except (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable) as exc:
             # The order may or may not have reached the exchange: ask, never resend.
-            existing = await self._find_after_uncertain_outcome(account, request)
-            if existing is None:
-                raise translate(exc) from None
-            return existing
+            return await self._resolve_uncertain_order(account, request, translate(exc))
         except ccxt.BaseError as exc:
             if is_duplicate_order(exc):
                 existing = await self.fetch_order_by_client_id(
@@ -410,8 +418,20 @@ class CcxtExchangeGateway(ExchangeGateway):
                 )
                 if existing is not None:
                     return existing
-            raise translate(exc) from None
+            raise translate(exc, _retry_after(client)) from None
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return await self._resolve_uncertain_order(account, request, _unknown_outcome("order"))
+        if not _answered_json(client) or not raw.get("id"):
+            return await self._resolve_uncertain_order(account, request, _unknown_outcome("order"))
         return _to_order(raw, market.symbol, request.market_type, request.client_order_id)
+
+    async def _resolve_uncertain_order(
+        self, account: ExchangeAccount, request: OrderRequest, failure: DomainError
+    ) -> Order:
+        existing = await self._find_after_uncertain_outcome(account, request)
+        if existing is None:
+            raise failure
+        return existing
 
     async def _find_after_uncertain_outcome(
         self, account: ExchangeAccount, request: OrderRequest
@@ -464,6 +484,17 @@ class CcxtExchangeGateway(ExchangeGateway):
 def _parsed(response: dict[str, Any]) -> bool:
     """ccxt keeps the decoded exchange answer in `info`; text there means it was not JSON."""
     return isinstance(response.get("info"), dict | list)
+
+
+def _unknown_outcome(action: str) -> ExchangeUnavailable:
+    return ExchangeUnavailable(
+        f"Exchange unavailable; the {action}'s outcome is unknown",
+        details={"reason": "unexpected response from the exchange"},
+    )
+
+
+def _answered_json(client: Any) -> bool:
+    return isinstance(getattr(client, "last_json_response", None), dict | list)
 
 
 def _retry_after(client: Any) -> int | None:
