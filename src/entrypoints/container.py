@@ -33,7 +33,16 @@ from application.auth.login import Login
 from application.auth.register_user import RegisterUser
 from application.auth.request_password_reset import RequestPasswordReset
 from application.auth.reset_password import ResetPassword
+from application.bots.bot_configs import (
+    CreateBotConfig,
+    DeleteBotConfig,
+    GetBotConfig,
+    ListBotConfigs,
+    UpdateBotConfig,
+)
+from application.bots.bot_control import ChangeBotStatus, GetBotState, UpdateBotState
 from application.health.check_readiness import CheckReadiness
+from application.trades.trades import GetTrade, ListTrades, RecordTrade
 from application.users.manage_users import ListUsers, SetUserActive
 from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
@@ -110,6 +119,11 @@ def _jwt_secret(settings: Settings) -> str:
     return settings.jwt_secret
 
 
+def _requires_api_key(settings: Settings) -> bool:
+    """Bots trade through the user's own key, except on the paper exchange."""
+    return settings.exchange != "paper"
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -164,6 +178,23 @@ class Container(containers.DeclarativeContainer):
     delete_api_key = providers.Factory(DeleteApiKey, uow=uow)
     get_balance = providers.Factory(GetBalance, uow=uow, vault=vault, exchange=exchange)
     rotate_vault_keys = providers.Factory(RotateVaultKeys, uow=uow, vault=vault, clock=clock)
+
+    requires_api_key = providers.Callable(_requires_api_key, settings)
+    create_bot_config = providers.Factory(CreateBotConfig, uow=uow, exchange=exchange, clock=clock)
+    get_bot_config = providers.Factory(GetBotConfig, uow=uow)
+    list_bot_configs = providers.Factory(ListBotConfigs, uow=uow)
+    update_bot_config = providers.Factory(UpdateBotConfig, uow=uow, exchange=exchange, clock=clock)
+    delete_bot_config = providers.Factory(DeleteBotConfig, uow=uow)
+    get_bot_state = providers.Factory(GetBotState, uow=uow)
+    change_bot_status = providers.Factory(
+        ChangeBotStatus, uow=uow, clock=clock, requires_api_key=requires_api_key
+    )
+    update_bot_state = providers.Factory(
+        UpdateBotState, uow=uow, clock=clock, requires_api_key=requires_api_key
+    )
+    record_trade = providers.Factory(RecordTrade, uow=uow)
+    get_trade = providers.Factory(GetTrade, uow=uow)
+    list_trades = providers.Factory(ListTrades, uow=uow)
 
 
 def build_container(settings: Settings) -> Container:

@@ -7,10 +7,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from domain.api_keys.api_key import ApiKey
 from domain.api_keys.errors import ApiKeyAlreadyExists
+from domain.bots.bot_config import BotConfig
+from domain.bots.bot_state import BotState
+from domain.bots.trade import Trade
 from domain.errors import RateLimited
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance
@@ -21,12 +24,15 @@ from domain.exchange.position import ExchangePosition
 from domain.exchange.ticker import Ticker
 from domain.market_data.candle import Candle
 from domain.ports.api_key_repository import ApiKeyRepository
+from domain.ports.bot_config_repository import BotConfigRepository
+from domain.ports.bot_state_repository import BotStateRepository
 from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer, MailMessage
 from domain.ports.password_hasher import PasswordHasher
 from domain.ports.password_reset_repository import PasswordResetRepository
 from domain.ports.rate_limiter import RateLimit, RateLimiter
+from domain.ports.trade_repository import TradeFilter, TradeRepository
 from domain.ports.unit_of_work import UnitOfWork
 from domain.ports.user_repository import UserRepository
 from domain.users.email import Email
@@ -131,6 +137,109 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
         self._rows[api_key.id] = copy.deepcopy(api_key)
 
 
+class InMemoryBotConfigRepository(BotConfigRepository):
+    def __init__(
+        self, rows: dict[int, BotConfig], states: dict[int, BotState], trades: dict[int, Trade]
+    ) -> None:
+        self._rows = rows
+        self._states = states
+        self._trades = trades
+
+    async def add(self, config: BotConfig) -> BotConfig:
+        config.id = max(self._rows, default=0) + 1
+        self._rows[config.id] = copy.deepcopy(config)
+        return config
+
+    async def get(self, user_id: int, config_id: int) -> BotConfig | None:
+        row = self._rows.get(config_id)
+        return copy.deepcopy(row) if row and row.user_id == user_id else None
+
+    async def list(self, user_id: int, limit: int, offset: int) -> list[BotConfig]:
+        mine = [copy.deepcopy(r) for _, r in sorted(self._rows.items()) if r.user_id == user_id]
+        return mine[offset : offset + limit]
+
+    async def count(self, user_id: int) -> int:
+        return sum(1 for row in self._rows.values() if row.user_id == user_id)
+
+    async def update(self, config: BotConfig) -> None:
+        assert config.id in self._rows
+        assert self._rows[config.id].user_id == config.user_id
+        self._rows[config.id] = copy.deepcopy(config)
+
+    async def delete(self, user_id: int, config_id: int) -> bool:
+        row = self._rows.get(config_id)
+        if row is None or row.user_id != user_id:
+            return False
+        del self._rows[config_id]
+        # What ON DELETE CASCADE does in the database.
+        for rows in (self._states, self._trades):
+            for key in [k for k, r in rows.items() if r.bot_config_id == config_id]:
+                del rows[key]
+        return True
+
+
+class InMemoryBotStateRepository(BotStateRepository):
+    def __init__(self, rows: dict[int, BotState]) -> None:
+        self._rows = rows
+
+    async def add(self, state: BotState) -> BotState:
+        assert all(r.bot_config_id != state.bot_config_id for r in self._rows.values())
+        state.id = max(self._rows, default=0) + 1
+        self._rows[state.id] = copy.deepcopy(state)
+        return state
+
+    async def get(self, user_id: int, bot_config_id: int) -> BotState | None:
+        row = next(
+            (
+                r
+                for r in self._rows.values()
+                if r.bot_config_id == bot_config_id and r.user_id == user_id
+            ),
+            None,
+        )
+        return copy.deepcopy(row) if row else None
+
+    async def update(self, state: BotState) -> None:
+        assert state.id in self._rows
+        self._rows[state.id] = copy.deepcopy(state)
+
+
+class InMemoryTradeRepository(TradeRepository):
+    def __init__(self, rows: dict[int, Trade]) -> None:
+        self._rows = rows
+
+    async def add(self, trade: Trade) -> Trade:
+        trade.id = max(self._rows, default=0) + 1
+        self._rows[trade.id] = copy.deepcopy(trade)
+        return trade
+
+    async def get(self, user_id: int, trade_id: int) -> Trade | None:
+        row = self._rows.get(trade_id)
+        return copy.deepcopy(row) if row and row.user_id == user_id else None
+
+    async def list(
+        self, user_id: int, trade_filter: TradeFilter, limit: int, offset: int
+    ) -> list[Trade]:
+        matching = self._matching(user_id, trade_filter)
+        matching.sort(key=lambda t: (t.timestamp, t.id or 0), reverse=True)
+        return [copy.deepcopy(t) for t in matching[offset : offset + limit]]
+
+    async def count(self, user_id: int, trade_filter: TradeFilter) -> int:
+        return len(self._matching(user_id, trade_filter))
+
+    def _matching(self, user_id: int, f: TradeFilter) -> list[Trade]:
+        return [
+            t
+            for t in self._rows.values()
+            if t.user_id == user_id
+            and (f.bot_config_id is None or t.bot_config_id == f.bot_config_id)
+            and (f.symbol is None or t.symbol == f.symbol)
+            and (f.side is None or t.side is f.side)
+            and (f.start is None or t.timestamp >= f.start)
+            and (f.end is None or t.timestamp <= f.end)
+        ]
+
+
 class FakeUnitOfWork(UnitOfWork):
     """Transactions over dicts: work is staged on copies and published on commit only."""
 
@@ -138,6 +247,9 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_users: dict[int, User] = {}
         self.committed_resets: dict[int, PasswordResetRequest] = {}
         self.committed_api_keys: dict[int, ApiKey] = {}
+        self.committed_bot_configs: dict[int, BotConfig] = {}
+        self.committed_bot_states: dict[int, BotState] = {}
+        self.committed_trades: dict[int, Trade] = {}
         self.commits = 0
 
     async def __aenter__(self) -> Self:
@@ -147,6 +259,14 @@ class FakeUnitOfWork(UnitOfWork):
         self.users = InMemoryUserRepository(self._users)
         self.password_resets = InMemoryPasswordResetRepository(self._resets)
         self.api_keys = InMemoryApiKeyRepository(self._api_keys)
+        self._bot_configs = copy.deepcopy(self.committed_bot_configs)
+        self._bot_states = copy.deepcopy(self.committed_bot_states)
+        self._trades = copy.deepcopy(self.committed_trades)
+        self.bot_configs = InMemoryBotConfigRepository(
+            self._bot_configs, self._bot_states, self._trades
+        )
+        self.bot_states = InMemoryBotStateRepository(self._bot_states)
+        self.trades = InMemoryTradeRepository(self._trades)
         return self
 
     async def __aexit__(
@@ -161,12 +281,24 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_users = copy.deepcopy(self._users)
         self.committed_resets = copy.deepcopy(self._resets)
         self.committed_api_keys = copy.deepcopy(self._api_keys)
+        self.committed_bot_configs = copy.deepcopy(self._bot_configs)
+        self.committed_bot_states = copy.deepcopy(self._bot_states)
+        self.committed_trades = copy.deepcopy(self._trades)
         self.commits += 1
 
     async def rollback(self) -> None:
-        self._users = copy.deepcopy(self.committed_users)
-        self._resets = copy.deepcopy(self.committed_resets)
-        self._api_keys = copy.deepcopy(self.committed_api_keys)
+        self._restore(self._users, self.committed_users)
+        self._restore(self._resets, self.committed_resets)
+        self._restore(self._api_keys, self.committed_api_keys)
+        # In place, so the repositories handed out by __aenter__ see the rollback.
+        self._restore(self._bot_configs, self.committed_bot_configs)
+        self._restore(self._bot_states, self.committed_bot_states)
+        self._restore(self._trades, self.committed_trades)
+
+    @staticmethod
+    def _restore(staged: dict[int, Any], committed: dict[int, Any]) -> None:
+        staged.clear()
+        staged.update(copy.deepcopy(committed))
 
 
 class FakePasswordHasher(PasswordHasher):

@@ -6,7 +6,10 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.persistence.api_key_repository import SqlApiKeyRepository
+from adapters.persistence.bot_config_repository import SqlBotConfigRepository
+from adapters.persistence.bot_state_repository import SqlBotStateRepository
 from adapters.persistence.password_reset_repository import SqlPasswordResetRepository
+from adapters.persistence.trade_repository import SqlTradeRepository
 from adapters.persistence.user_repository import SqlUserRepository
 from domain.ports.unit_of_work import UnitOfWork
 
@@ -25,6 +28,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.users = SqlUserRepository(self._session)
         self.password_resets = SqlPasswordResetRepository(self._session)
         self.api_keys = SqlApiKeyRepository(self._session)
+        self.bot_configs = SqlBotConfigRepository(self._session)
+        self.bot_states = SqlBotStateRepository(self._session)
+        self.trades = SqlTradeRepository(self._session)
         return self
 
     async def __aexit__(

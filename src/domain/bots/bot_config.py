@@ -174,6 +174,9 @@ class BotConfig:
                 "Validation failed",
                 details={name: ["cannot be changed"] for name in sorted(unknown)},
             )
+        changes = dict(changes)
+        if isinstance(changes.get("symbol"), str):
+            changes["symbol"] = Symbol(changes["symbol"]).value
         effective = {k: v for k, v in changes.items() if getattr(self, k) != v}
         blocked = sorted(set(effective) & UNSAFE_WHILE_RUNNING) if running else []
         if blocked:

@@ -5,6 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.errors import InvalidInput
+
 
 class TradeSide(StrEnum):
     BUY = "BUY"
@@ -30,6 +32,23 @@ class Trade:
     pnl: Decimal | None = None
     realized_pnl: Decimal | None = None
     id: int | None = None
+
+    def __post_init__(self) -> None:
+        problems: dict[str, list[str]] = {}
+        if not self.price.is_finite() or self.price <= 0:
+            problems["price"] = ["a positive amount"]
+        for name in ("quantity_filled", "quote_quantity_filled", "commission_amount"):
+            value: Decimal = getattr(self, name)
+            if not value.is_finite() or value < 0:
+                problems[name] = ["a non-negative amount"]
+        for name in ("pnl", "realized_pnl"):
+            optional: Decimal | None = getattr(self, name)
+            if optional is not None and not optional.is_finite():
+                problems[name] = ["a finite amount"]
+        if self.timestamp.tzinfo is None:
+            problems["timestamp"] = ["needs a UTC offset"]
+        if problems:
+            raise InvalidInput("Validation failed", details=problems)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Trade) and self.id is not None and self.id == other.id

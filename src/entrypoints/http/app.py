@@ -13,9 +13,15 @@ from entrypoints.container import Container, close_container
 from entrypoints.http.access_log import AccessLogMiddleware
 from entrypoints.http.controllers.api_keys import ApiKeyController
 from entrypoints.http.controllers.auth import AuthController
+from entrypoints.http.controllers.bot_configs import BotConfigController
+from entrypoints.http.controllers.bot_control import BotControlController
+from entrypoints.http.controllers.bot_states import BotStateController
 from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.trades import TradeController
+from entrypoints.http.controllers.trading_config import TradingConfigController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.http.json_response import DecimalNumberResponse
+from entrypoints.http.json_response import DecimalAsNumberSchema, DecimalNumberResponse
+from entrypoints.http.pagination import TOTAL_COUNT_HEADER
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -27,11 +33,26 @@ def create_app(container: Container) -> Litestar:
         await close_container(container)
 
     app = Litestar(
-        route_handlers=[HealthController, AuthController, ApiKeyController],
+        route_handlers=[
+            HealthController,
+            AuthController,
+            ApiKeyController,
+            BotConfigController,
+            BotControlController,
+            BotStateController,
+            TradeController,
+            TradingConfigController,
+        ],
         response_class=DecimalNumberResponse,
+        plugins=[DecimalAsNumberSchema()],
         state=State({"container": container}),
         exception_handlers=EXCEPTION_HANDLERS,
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False)
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=False,
+            # Browsers hide response headers from cross-origin scripts unless exposed.
+            expose_headers=[TOTAL_COUNT_HEADER],
+        )
         if settings.cors_origins
         else None,
         openapi_config=OpenAPIConfig(

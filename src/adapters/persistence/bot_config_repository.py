@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import fields
+from typing import Any, cast
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.persistence.tables import bot_configs
+from adapters.persistence.types import is_storable_id
+from domain.bots.bot_config import BotConfig
+from domain.errors import InvalidInput
+from domain.ports.bot_config_repository import BotConfigRepository
+
+_STORED_FIELDS = tuple(f.name for f in fields(BotConfig) if f.name != "id")
+
+
+class SqlBotConfigRepository(BotConfigRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, config: BotConfig) -> BotConfig:
+        async with _api_key_checked(self._session):
+            result = await self._session.execute(
+                insert(bot_configs).values(**_values(config)).returning(bot_configs.c.id)
+            )
+        config.id = result.scalar_one()
+        return config
+
+    async def get(self, user_id: int, config_id: int) -> BotConfig | None:
+        if not is_storable_id(config_id):
+            return None
+        row = (
+            await self._session.execute(
+                select(bot_configs).where(
+                    bot_configs.c.id == config_id, bot_configs.c.user_id == user_id
+                )
+            )
+        ).first()
+        return _to_bot_config(row) if row else None
+
+    async def list(self, user_id: int, limit: int, offset: int) -> list[BotConfig]:
+        rows = await self._session.execute(
+            select(bot_configs)
+            .where(bot_configs.c.user_id == user_id)
+            .order_by(bot_configs.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_to_bot_config(row) for row in rows]
+
+    async def count(self, user_id: int) -> int:
+        total = await self._session.scalar(
+            select(func.count()).select_from(bot_configs).where(bot_configs.c.user_id == user_id)
+        )
+        return int(total or 0)
+
+    async def update(self, config: BotConfig) -> None:
+        assert config.id is not None
+        async with _api_key_checked(self._session):
+            await self._session.execute(
+                update(bot_configs)
+                .where(bot_configs.c.id == config.id, bot_configs.c.user_id == config.user_id)
+                .values(**_values(config))
+            )
+
+    async def delete(self, user_id: int, config_id: int) -> bool:
+        if not is_storable_id(config_id):
+            return False
+        # The state and trades go with it (ON DELETE CASCADE).
+        result = await self._session.execute(
+            delete(bot_configs).where(
+                bot_configs.c.id == config_id, bot_configs.c.user_id == user_id
+            )
+        )
+        return cast("CursorResult[Any]", result).rowcount > 0
+
+
+@asynccontextmanager
+async def _api_key_checked(session: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint around a write. A foreign-key failure there means the API key went
+    away after the use case checked it, which the user sees as a bad api_key_id."""
+    try:
+        async with session.begin_nested():
+            yield
+    except IntegrityError as exc:
+        raise InvalidInput(
+            "Validation failed", details={"api_key_id": ["no such API key of yours"]}
+        ) from exc
+
+
+def _values(config: BotConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in _STORED_FIELDS}
+
+
+def _to_bot_config(row: Any) -> BotConfig:
+    return BotConfig(id=row.id, **{name: getattr(row, name) for name in _STORED_FIELDS})

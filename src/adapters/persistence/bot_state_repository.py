@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.persistence.tables import bot_states
+from adapters.persistence.types import is_storable_id
+from domain.bots.bot_state import BotState, BotStatus
+from domain.ports.bot_state_repository import BotStateRepository
+
+_STORED_FIELDS = tuple(f.name for f in fields(BotState) if f.name != "id")
+
+
+class SqlBotStateRepository(BotStateRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, state: BotState) -> BotState:
+        result = await self._session.execute(
+            insert(bot_states).values(**_values(state)).returning(bot_states.c.id)
+        )
+        state.id = result.scalar_one()
+        return state
+
+    async def get(self, user_id: int, bot_config_id: int) -> BotState | None:
+        if not is_storable_id(bot_config_id):
+            return None
+        row = (
+            await self._session.execute(
+                select(bot_states).where(
+                    bot_states.c.bot_config_id == bot_config_id,
+                    bot_states.c.user_id == user_id,
+                )
+            )
+        ).first()
+        return _to_bot_state(row) if row else None
+
+    async def update(self, state: BotState) -> None:
+        assert state.id is not None
+        await self._session.execute(
+            update(bot_states)
+            .where(bot_states.c.id == state.id, bot_states.c.user_id == state.user_id)
+            .values(**_values(state))
+        )
+
+
+def _values(state: BotState) -> dict[str, Any]:
+    values = {name: getattr(state, name) for name in _STORED_FIELDS}
+    values["status"] = state.status.value
+    return values
+
+
+def _to_bot_state(row: Any) -> BotState:
+    values = {name: getattr(row, name) for name in _STORED_FIELDS}
+    values["status"] = BotStatus(row.status)
+    return BotState(id=row.id, **values)

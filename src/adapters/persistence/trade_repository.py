@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.persistence.tables import trades
+from adapters.persistence.types import is_storable_id
+from domain.bots.errors import BotConfigNotFound
+from domain.bots.trade import Trade, TradeSide
+from domain.ports.trade_repository import TradeFilter, TradeRepository
+
+_STORED_FIELDS = tuple(f.name for f in fields(Trade) if f.name != "id")
+
+
+class SqlTradeRepository(TradeRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, trade: Trade) -> Trade:
+        values = {name: getattr(trade, name) for name in _STORED_FIELDS}
+        values["side"] = trade.side.value
+        try:
+            async with self._session.begin_nested():
+                result = await self._session.execute(
+                    insert(trades).values(**values).returning(trades.c.id)
+                )
+        except IntegrityError as exc:
+            # The bot was deleted after the use case found it.
+            raise BotConfigNotFound() from exc
+        trade.id = result.scalar_one()
+        return trade
+
+    async def get(self, user_id: int, trade_id: int) -> Trade | None:
+        if not is_storable_id(trade_id):
+            return None
+        row = (
+            await self._session.execute(
+                select(trades).where(trades.c.id == trade_id, trades.c.user_id == user_id)
+            )
+        ).first()
+        return _to_trade(row) if row else None
+
+    async def list(
+        self, user_id: int, trade_filter: TradeFilter, limit: int, offset: int
+    ) -> list[Trade]:
+        rows = await self._session.execute(
+            select(trades)
+            .where(trades.c.user_id == user_id, *_conditions(trade_filter))
+            .order_by(trades.c.timestamp.desc(), trades.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_to_trade(row) for row in rows]
+
+    async def count(self, user_id: int, trade_filter: TradeFilter) -> int:
+        total = await self._session.scalar(
+            select(func.count())
+            .select_from(trades)
+            .where(trades.c.user_id == user_id, *_conditions(trade_filter))
+        )
+        return int(total or 0)
+
+
+def _conditions(trade_filter: TradeFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if trade_filter.bot_config_id is not None:
+        if not is_storable_id(trade_filter.bot_config_id):
+            return [false()]
+        conditions.append(trades.c.bot_config_id == trade_filter.bot_config_id)
+    if trade_filter.symbol is not None:
+        conditions.append(trades.c.symbol == trade_filter.symbol)
+    if trade_filter.side is not None:
+        conditions.append(trades.c.side == trade_filter.side.value)
+    if trade_filter.start is not None:
+        conditions.append(trades.c.timestamp >= trade_filter.start)
+    if trade_filter.end is not None:
+        conditions.append(trades.c.timestamp <= trade_filter.end)
+    return conditions
+
+
+def _to_trade(row: Any) -> Trade:
+    values = {name: getattr(row, name) for name in _STORED_FIELDS}
+    values["side"] = TradeSide(row.side)
+    return Trade(id=row.id, **values)
