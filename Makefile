@@ -21,10 +21,11 @@ run: $(INSTALLED)
 	$(BIN)/tradebot serve --host $(HOST) --port $(PORT)
 
 # Lint, then unit and integration tests against throwaway PostgreSQL and Redis
-# servers that the test session starts on free loopback ports and stops.
+# servers that the test session starts on free loopback ports and stops; the
+# domain's line coverage is reported and must stay at 95 % or more.
 test: $(INSTALLED) lint
 	scripts/ensure-test-services.sh
-	TRADEBOT_REQUIRE_SERVICES=1 $(BIN)/pytest -q
+	TRADEBOT_REQUIRE_SERVICES=1 $(BIN)/pytest -q --cov --cov-report=term --cov-fail-under=95
 
 unit: $(INSTALLED)
 	$(BIN)/pytest -q tests/unit

@@ -951,3 +951,21 @@ def test_a_round_trip_at_an_unchanged_price_with_fees_loses_money(
         assert fills[1].reason is ExitReason.LIQUIDATION
     assert fills[1].pnl < 0
     assert state.cash < 1000.0
+
+
+def test_the_position_view_shows_an_open_position_and_its_unrealised_pnl() -> None:
+    from domain.trading.risk_engine import CandleInput, TradingState, open_position
+
+    state, fill = open_position(
+        TradingState(cash=1000.0),
+        CandleInput(index=0, open_time_ms=0, open=100.0, high=100.0, low=100.0, close=100.0),
+        Side.LONG,
+        RiskParams(fee_rate=0.0, stop_loss_perc=10.0),
+    )
+    assert fill is not None
+    position = state.position
+    assert position is not None
+    assert position.quantity == 10.0
+    assert position.stop_loss_price == 90.0
+    assert position.unrealized_pnl(110.0) == 100.0
+    assert TradingState(cash=1.0).position is None

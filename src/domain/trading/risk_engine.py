@@ -61,6 +61,25 @@ class CandleInput:
 
 
 @dataclass(frozen=True, slots=True)
+class Position:
+    """An open position and its exit levels (NaN where a rule is off)."""
+
+    side: Side
+    quantity: float
+    entry_price: float
+    entry_index: int
+    margin: float
+    stop_loss_price: float
+    take_profit_price: float
+    trailing_stop_price: float
+    extreme_price: float
+    liquidation_price: float
+
+    def unrealized_pnl(self, price: float) -> float:
+        return (price - self.entry_price) * self.quantity * self.side
+
+
+@dataclass(frozen=True, slots=True)
 class TradingState:
     cash: float
     side: Side = Side.FLAT
@@ -84,6 +103,23 @@ class TradingState:
     @property
     def in_position(self) -> bool:
         return self.side is not Side.FLAT
+
+    @property
+    def position(self) -> Position | None:
+        if self.side is Side.FLAT:
+            return None
+        return Position(
+            side=self.side,
+            quantity=self.quantity,
+            entry_price=self.entry_price,
+            entry_index=self.entry_index,
+            margin=self.margin,
+            stop_loss_price=self.stop_loss_price,
+            take_profit_price=self.take_profit_price,
+            trailing_stop_price=self.trailing_stop_price,
+            extreme_price=self.extreme_price,
+            liquidation_price=self.liquidation_price,
+        )
 
     def entries_blocked(self, params: RiskParams) -> bool:
         """No new entries today: a daily limit was reached (the bot is `waiting`)."""
