@@ -4,6 +4,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.ports.api_key_repository import ApiKeyRepository
+from domain.ports.backtest_repository import BacktestRepository
 from domain.ports.bot_config_repository import BotConfigRepository
 from domain.ports.bot_state_repository import BotStateRepository
 from domain.ports.password_reset_repository import PasswordResetRepository
@@ -20,6 +21,7 @@ class UnitOfWork(Protocol):
     bot_configs: BotConfigRepository
     bot_states: BotStateRepository
     trades: TradeRepository
+    backtests: BacktestRepository
 
     async def __aenter__(self) -> Self: ...
 
