@@ -43,8 +43,6 @@ def test_a_masked_key_never_reveals_more_than_eight_characters(api_key: str) -> 
     visible = [c for c in masked if c != "*"]
     assert len(visible) <= 8
     if len(api_key) > 8:
-        assert masked.startswith(api_key[:4])
-        assert masked.endswith(api_key[-4:])
-        assert api_key[4:-4] not in masked or api_key[4:-4] == "*" * len(api_key[4:-4])
+        assert masked == f"{api_key[:4]}****{api_key[-4:]}"
     else:
         assert set(masked) == {"*"}
