@@ -14,6 +14,7 @@ from adapters.mail.logging_mailer import LoggingMailer
 from adapters.mail.smtp_mailer import SmtpMailer, SmtpSettings
 from adapters.persistence.database_probe import DatabaseProbe
 from adapters.persistence.engine import create_engine, create_session_factory
+from adapters.persistence.sql_candle_store import SqlCandleStore
 from adapters.persistence.unit_of_work import SqlUnitOfWork
 from adapters.rate_limit.limits_rate_limiter import (
     LimitsRateLimiter,
@@ -42,6 +43,8 @@ from application.bots.bot_configs import (
 )
 from application.bots.bot_control import ChangeBotStatus, GetBotState, UpdateBotState
 from application.health.check_readiness import CheckReadiness
+from application.market_data.ensure_candles import EnsureCandles
+from application.market_data.import_candles import ImportCandles
 from application.trades.trades import GetTrade, ListTrades, RecordTrade
 from application.users.manage_users import ListUsers, SetUserActive
 from domain.ports.clock import Clock
@@ -117,6 +120,12 @@ def _jwt_secret(settings: Settings) -> str:
     if not settings.jwt_secret:
         raise RuntimeError("no JWT secret: build settings with with_generated_secrets()")
     return settings.jwt_secret
+
+
+def _candle_exchange_id(settings: Settings) -> str:
+    """The exchange named in stored candles' keys: the paper exchange's prices are
+    Binance's, so its candles are Binance's too and both share one store."""
+    return "binance" if settings.exchange == "paper" else settings.exchange
 
 
 def _requires_api_key(settings: Settings) -> bool:
@@ -195,6 +204,13 @@ class Container(containers.DeclarativeContainer):
     record_trade = providers.Factory(RecordTrade, uow=uow)
     get_trade = providers.Factory(GetTrade, uow=uow)
     list_trades = providers.Factory(ListTrades, uow=uow)
+
+    candle_exchange_id = providers.Callable(_candle_exchange_id, settings)
+    candle_store = providers.Singleton(SqlCandleStore, session_factory)
+    ensure_candles = providers.Factory(
+        EnsureCandles, exchange=exchange, store=candle_store, clock=clock
+    )
+    import_candles = providers.Factory(ImportCandles, store=candle_store)
 
 
 def build_container(settings: Settings) -> Container:

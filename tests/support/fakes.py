@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
+
+import numpy as np
 
 from domain.api_keys.api_key import ApiKey
 from domain.api_keys.errors import ApiKeyAlreadyExists
@@ -26,6 +30,7 @@ from domain.market_data.candle import Candle
 from domain.ports.api_key_repository import ApiKeyRepository
 from domain.ports.bot_config_repository import BotConfigRepository
 from domain.ports.bot_state_repository import BotStateRepository
+from domain.ports.candle_store import CandleKey, CandleStore, StoredSeries
 from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer, MailMessage
@@ -35,6 +40,7 @@ from domain.ports.rate_limiter import RateLimit, RateLimiter
 from domain.ports.trade_repository import TradeFilter, TradeRepository
 from domain.ports.unit_of_work import UnitOfWork
 from domain.ports.user_repository import UserRepository
+from domain.trading.simulation import CandleSeries
 from domain.users.email import Email
 from domain.users.errors import EmailAlreadyRegistered
 from domain.users.password_reset import PasswordResetRequest
@@ -433,3 +439,70 @@ class FakeExchange(ExchangeGateway):
 
     async def close(self) -> None:
         return None
+
+
+class InMemoryCandleStore(CandleStore):
+    """Candles and covered ranges in dicts; `upserts` counts the calls that wrote."""
+
+    def __init__(self) -> None:
+        self.candles: dict[CandleKey, dict[int, Candle]] = defaultdict(dict)
+        self.covered: dict[CandleKey, list[tuple[int, int]]] = defaultdict(list)
+        self.upserts = 0
+
+    async def upsert(self, key: CandleKey, candles: Sequence[Candle]) -> int:
+        self.upserts += 1
+        written = {candle.open_time_ms: candle for candle in candles}
+        self.candles[key].update(written)
+        return len(written)
+
+    def _in_range(self, key: CandleKey, start_ms: int, end_ms: int) -> list[Candle]:
+        stored = self.candles.get(key, {})
+        return [stored[t] for t in sorted(stored) if start_ms <= t <= end_ms]
+
+    async def read(self, key: CandleKey, start_ms: int, end_ms: int) -> CandleSeries:
+        rows = self._in_range(key, start_ms, end_ms)
+        return CandleSeries(
+            open_time_ms=np.array([c.open_time_ms for c in rows], dtype=np.int64),
+            open=np.array([c.open for c in rows], dtype=np.float64),
+            high=np.array([c.high for c in rows], dtype=np.float64),
+            low=np.array([c.low for c in rows], dtype=np.float64),
+            close=np.array([c.close for c in rows], dtype=np.float64),
+        )
+
+    async def missing_ranges(
+        self, key: CandleKey, start_ms: int, end_ms: int
+    ) -> list[tuple[int, int]]:
+        missing: list[tuple[int, int]] = []
+        cursor = start_ms
+        for first, last in sorted(self.covered.get(key, [])):
+            if last < cursor or first > end_ms:
+                continue
+            if first > cursor:
+                missing.append((cursor, first - 1))
+            cursor = last + 1
+        if cursor <= end_ms:
+            missing.append((cursor, end_ms))
+        step = key.timeframe.milliseconds
+        return [(s, e) for s, e in missing if -(-s // step) * step <= e]
+
+    async def mark_covered(self, key: CandleKey, start_ms: int, end_ms: int) -> None:
+        ranges = sorted([*self.covered[key], (start_ms, end_ms)])
+        merged: list[tuple[int, int]] = []
+        for first, last in ranges:
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+            else:
+                merged.append((first, last))
+        self.covered[key] = merged
+
+    async def gaps(self, key: CandleKey, start_ms: int, end_ms: int) -> list[tuple[int, int]]:
+        step = key.timeframe.milliseconds
+        times = [c.open_time_ms for c in self._in_range(key, start_ms, end_ms)]
+        return [(a + step, b - step) for a, b in itertools.pairwise(times) if b - a > step]
+
+    async def series(self) -> list[StoredSeries]:
+        return [
+            StoredSeries(key, len(rows), min(rows), max(rows))
+            for key, rows in self.candles.items()
+            if rows
+        ]

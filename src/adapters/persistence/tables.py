@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -224,4 +225,36 @@ trades = Table(
     # History is read newest first per user; the bot index serves the cascade and filter.
     Index("ix_trades_user_id_timestamp", "user_id", "timestamp"),
     Index("ix_trades_bot_config_id", "bot_config_id"),
+)
+
+# Market data, shared by every user: one row per candle, keyed by the series and its open
+# time. WITHOUT ROWID on SQLite keeps the rows in key order, so a range read is one scan.
+candles = Table(
+    "candles",
+    metadata,
+    Column("exchange", String(32), primary_key=True),
+    Column("market_type", String(16), primary_key=True),
+    Column("symbol", String(32), primary_key=True),
+    Column("interval", String(8), primary_key=True),
+    Column("open_time_ms", BigInteger, primary_key=True),
+    Column("open", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("close", Float, nullable=False),
+    Column("volume", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Ranges [start_ms, end_ms] of a series that were downloaded or imported, so they are
+# not asked for again even where the exchange had no candles. Touching or overlapping
+# ranges are merged into one row.
+candle_coverage = Table(
+    "candle_coverage",
+    metadata,
+    Column("exchange", String(32), primary_key=True),
+    Column("market_type", String(16), primary_key=True),
+    Column("symbol", String(32), primary_key=True),
+    Column("interval", String(8), primary_key=True),
+    Column("start_ms", BigInteger, primary_key=True),
+    Column("end_ms", BigInteger, nullable=False),
 )

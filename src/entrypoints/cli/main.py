@@ -1,4 +1,4 @@
-"""`tradebot`: serve the API, run migrations, manage accounts."""
+"""`tradebot`: serve the API, run migrations, manage accounts and stored candles."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from entrypoints.cli.data_commands import add_data_commands, run_data
 from entrypoints.settings import ConfigError, Settings, load_settings
 
 logger = logging.getLogger("tradebot.cli")
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-encrypt every stored secret with the newest TRADEBOT_FERNET_KEYS key",
     )
     rotate.add_argument("--batch-size", type=int, default=200)
+
+    add_data_commands(commands)
     return parser
 
 
@@ -69,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _db(settings, args.db_command, getattr(args, "revision", None))
     if args.command == "keys":
         return asyncio.run(_rotate_keys(settings, args.batch_size))
+    if args.command == "data":
+        return asyncio.run(run_data(settings, args))
     return asyncio.run(_users(settings, args.users_command, getattr(args, "email", None)))
 
 
