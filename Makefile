@@ -43,7 +43,10 @@ format: $(INSTALLED)
 	$(BIN)/ruff format src tests alembic benchmarks
 	$(BIN)/ruff check --fix src tests alembic benchmarks
 
+# The benchmarks compare against vectorbt and backtesting.py: the `bench` extra,
+# installed here only (not a runtime dependency).
 bench: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.run_all
 
 clean:

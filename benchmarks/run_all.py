@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks import auth_http
+from benchmarks import auth_http, backtest_bench
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def main() -> None:
     RESULTS.mkdir(exist_ok=True)
-    for module in (auth_http,):
+    for module in (auth_http, backtest_bench):
         result = module.main()
         path = RESULTS / f"{result['benchmark']}.json"
         path.write_text(json.dumps(result, indent=2) + "\n")

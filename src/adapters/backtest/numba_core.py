@@ -120,30 +120,40 @@ def _cross_up(a_prev: float, b_prev: float, a_now: float, b_now: float) -> bool:
 def _signals(
     strategy: int,
     i: int,
-    close: np.ndarray,
-    fast: np.ndarray,
-    slow: np.ndarray,
-    strength: np.ndarray,
-    trend: np.ndarray,
+    close_prev: float,
+    close_now: float,
+    fast_prev: float,
+    fast_now: float,
+    slow_prev: float,
+    slow_now: float,
+    strength_prev: float,
+    strength_now: float,
+    trend_prev: float,
+    trend_now: float,
     oversold: float,
     overbought: float,
 ) -> tuple[bool, bool, bool, bool]:
-    """(long_entry, long_exit, short_entry, short_exit) at the close of candle i."""
+    """(long_entry, long_exit, short_entry, short_exit) at the close of candle i, from the
+    series' values at i - 1 (prev, unused when i < 1) and at i (now).
+
+    Scalars, not the arrays: an array handed to a helper costs a reference-count
+    increment and decrement per candle, which made this call most of the loop's time.
+    """
     if strategy == RSI_REVERSION:
-        long_entry = i >= 1 and _cross_up(strength[i - 1], oversold, strength[i], oversold)
-        short_entry = i >= 1 and _cross_up(overbought, strength[i - 1], overbought, strength[i])
-        return long_entry, strength[i] >= overbought, short_entry, strength[i] <= oversold
+        long_entry = i >= 1 and _cross_up(strength_prev, oversold, strength_now, oversold)
+        short_entry = i >= 1 and _cross_up(overbought, strength_prev, overbought, strength_now)
+        return long_entry, strength_now >= overbought, short_entry, strength_now <= oversold
     if i < 1:
         return False, False, False, False
     if strategy == EMA_TREND:
-        up = _cross_up(close[i - 1], trend[i - 1], close[i], trend[i])
-        down = _cross_up(trend[i - 1], close[i - 1], trend[i], close[i])
+        up = _cross_up(close_prev, trend_prev, close_now, trend_now)
+        down = _cross_up(trend_prev, close_prev, trend_now, close_now)
         return up, down, down, up
-    up = _cross_up(fast[i - 1], slow[i - 1], fast[i], slow[i])
-    down = _cross_up(slow[i - 1], fast[i - 1], slow[i], fast[i])
+    up = _cross_up(fast_prev, slow_prev, fast_now, slow_now)
+    down = _cross_up(slow_prev, fast_prev, slow_now, fast_now)
     if strategy == EMA_CROSSOVER:
         return up, down, down, up
-    return up and strength[i] < overbought, down, down and strength[i] > oversold, up
+    return up and strength_now < overbought, down, down and strength_now > oversold, up
 
 
 @njit(cache=True)
@@ -198,6 +208,10 @@ def simulate_core(
     extreme = math.nan
     liquidation = math.nan
     day = -1
+    # [day_start_ms, day_end_ms) is the current day's span, so that the floor division
+    # runs once per day instead of once per candle (same days, same decisions).
+    day_start_ms = 0
+    day_end_ms = 0
     day_start_equity = 0.0
     daily_pnl = 0.0
     daily_entries = 0
@@ -208,21 +222,39 @@ def simulate_core(
     for i in range(n):
         o = open_[i]
         c = close[i]
-        this_day = open_time_ms[i] // MS_PER_DAY
-        if this_day != day:
-            if side == 0:
-                day_start_equity = cash
-            elif margin > 0.0:
-                day_start_equity = cash + margin + (o - entry_price) * quantity * side
-            else:
-                day_start_equity = cash + quantity * o
-            day = this_day
-            daily_pnl = 0.0
-            daily_entries = 0
-            halted = False
+        t = open_time_ms[i]
+        if t < day_start_ms or t >= day_end_ms:
+            this_day = t // MS_PER_DAY
+            if this_day != day:
+                if side == 0:
+                    day_start_equity = cash
+                elif margin > 0.0:
+                    day_start_equity = cash + margin + (o - entry_price) * quantity * side
+                else:
+                    day_start_equity = cash + quantity * o
+                day = this_day
+                daily_pnl = 0.0
+                daily_entries = 0
+                halted = False
+            day_start_ms = this_day * MS_PER_DAY
+            day_end_ms = day_start_ms + MS_PER_DAY
 
+        p = i - 1 if i >= 1 else i
         long_entry, long_exit, short_entry, short_exit = _signals(
-            strategy, i, close, fast, slow, strength, trend, oversold, overbought
+            strategy,
+            i,
+            close[p],
+            c,
+            fast[p],
+            fast[i],
+            slow[p],
+            slow[i],
+            strength[p],
+            strength[i],
+            trend[p],
+            trend[i],
+            oversold,
+            overbought,
         )
         exit_reason = -1
         exit_trigger = 0.0
@@ -405,39 +437,49 @@ def simulate_batch(
     set_overbought: np.ndarray,
     set_warmup: np.ndarray,
     set_risk: np.ndarray,
+    workers: int,
 ) -> np.ndarray:
     """Many parameter sets over the same candles, in parallel. Indicator series are
-    shared: row k of `ema_table`/`rsi_table` holds the series for period k, and each
-    set reads the rows it needs. Returns, per set: final cash, trades, wins."""
+    shared: each distinct series is one row of `ema_table`/`rsi_table`, and set s reads
+    rows set_fast[s], set_slow[s], set_rsi[s] and set_trend[s]. Returns, per set: final
+    cash, trades, wins.
+
+    `workers` (numba.get_num_threads() from the caller) workers, each with one trades
+    buffer that its sets reuse (a buffer per set would allocate and fault in
+    (candles + 1) x TRADE_COLUMNS floats each time); sets are dealt to workers round
+    robin, so neighbouring (similar) sets spread out.
+    """
     sets = set_risk.shape[0]
     out = np.empty((sets, 3))
-    for s in prange(sets):
+    workers = max(1, min(workers, sets))
+    for w in prange(workers):
         trades = np.empty((close.shape[0] + 1, TRADE_COLUMNS))
         equity = np.empty(0)
-        count, cash = simulate_core(
-            open_time_ms,
-            open_,
-            high,
-            low,
-            close,
-            ema_table[set_fast[s]],
-            ema_table[set_slow[s]],
-            rsi_table[set_rsi[s]],
-            ema_table[set_trend[s]],
-            strategy,
-            set_oversold[s],
-            set_overbought[s],
-            set_warmup[s],
-            set_risk[s],
-            trades,
-            equity,
-            False,
-        )
-        wins = 0
-        for t in range(count):
-            if trades[t, T_PNL] > 0.0:
-                wins += 1
-        out[s, 0] = cash
-        out[s, 1] = count
-        out[s, 2] = wins
+        for s in range(w, sets, workers):
+            count, cash = simulate_core(
+                open_time_ms,
+                open_,
+                high,
+                low,
+                close,
+                ema_table[set_fast[s]],
+                ema_table[set_slow[s]],
+                rsi_table[set_rsi[s]],
+                ema_table[set_trend[s]],
+                strategy,
+                set_oversold[s],
+                set_overbought[s],
+                set_warmup[s],
+                set_risk[s],
+                trades,
+                equity,
+                False,
+            )
+            wins = 0
+            for t in range(count):
+                if trades[t, T_PNL] > 0.0:
+                    wins += 1
+            out[s, 0] = cash
+            out[s, 1] = count
+            out[s, 2] = wins
     return out

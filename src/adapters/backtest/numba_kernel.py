@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
+from numba import get_num_threads
 
 from adapters.backtest import numba_core as core
 from domain.ports.backtest_kernel import BacktestKernel
@@ -84,6 +88,97 @@ class NumbaBacktestKernel(BacktestKernel):
             equity=equity.tolist(),
             final_capital=float(cash),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """Per parameter set, in the order given: final capital, number of trades, winners."""
+
+    final_capital: np.ndarray  # float64
+    trades: np.ndarray  # int64
+    wins: np.ndarray  # int64
+
+
+# The indicator series each strategy reads; the others are never looked at.
+_READS = {
+    StrategyName.EMA_CROSSOVER: ("fast", "slow"),
+    StrategyName.EMA_RSI: ("fast", "slow", "rsi"),
+    StrategyName.RSI_REVERSION: ("rsi",),
+    StrategyName.EMA_TREND: ("trend",),
+    StrategyName.CUSTOM: ("fast", "slow", "rsi"),
+}
+
+
+def run_batch(
+    candles: CandleSeries,
+    strategy: str,
+    param_sets: Sequence[StrategyParams],
+    risk: RiskParams | Sequence[RiskParams],
+    initial_capital: float,
+) -> BatchResult:
+    """Backtest every parameter set over the same candles (a sweep), in parallel.
+
+    Each distinct EMA and RSI series is computed once and shared by every set that
+    uses it; one risk for all sets, or one per set. Per set the result equals
+    NumbaBacktestKernel.run's final capital and trade count.
+    """
+    spec = strategy_spec(strategy)
+    times, opens, highs, lows, closes = as_arrays(candles)
+    sets = len(param_sets)
+    risks = [risk] * sets if isinstance(risk, RiskParams) else list(risk)
+    if len(risks) != sets:
+        raise ValueError("give one RiskParams, or one per parameter set")
+    reads = _READS[spec.name]
+    ema_rows: dict[int, int] = {}
+    rsi_rows: dict[int, int] = {}
+
+    def row(rows: dict[int, int], period: int, used: bool) -> int:
+        if not used:  # the kernel never reads it: any row will do
+            return 0
+        return rows.setdefault(period, len(rows))
+
+    set_fast = np.empty(sets, dtype=np.int64)
+    set_slow = np.empty(sets, dtype=np.int64)
+    set_rsi = np.empty(sets, dtype=np.int64)
+    set_trend = np.empty(sets, dtype=np.int64)
+    for s, p in enumerate(param_sets):
+        set_fast[s] = row(ema_rows, p.ema_fast, "fast" in reads)
+        set_slow[s] = row(ema_rows, p.ema_slow, "slow" in reads)
+        set_trend[s] = row(ema_rows, p.ema_period, "trend" in reads)
+        set_rsi[s] = row(rsi_rows, p.rsi_period, "rsi" in reads)
+    n = closes.shape[0]
+    ema_table = np.zeros((max(len(ema_rows), 1), n))
+    for period, r in ema_rows.items():
+        ema_table[r] = core.ema(closes, period)
+    rsi_table = np.zeros((max(len(rsi_rows), 1), n))
+    for period, r in rsi_rows.items():
+        rsi_table[r] = core.rsi(closes, period)
+    out = core.simulate_batch(
+        times,
+        opens,
+        highs,
+        lows,
+        closes,
+        ema_table,
+        rsi_table,
+        STRATEGY_CODES[spec.name],
+        set_fast,
+        set_slow,
+        set_rsi,
+        set_trend,
+        np.array([float(p.rsi_oversold) for p in param_sets]),
+        np.array([float(p.rsi_overbought) for p in param_sets]),
+        np.array([spec.warmup(p) for p in param_sets], dtype=np.int64),
+        np.array([risk_vector(r, initial_capital) for r in risks]).reshape(
+            sets, core.RISK_VECTOR_SIZE
+        ),
+        get_num_threads(),
+    )
+    return BatchResult(
+        final_capital=out[:, 0].copy(),
+        trades=out[:, 1].astype(np.int64),
+        wins=out[:, 2].astype(np.int64),
+    )
 
 
 def _trade(row: np.ndarray) -> SimulatedTrade:
