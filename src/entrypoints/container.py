@@ -6,6 +6,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from adapters.backtest.numba_kernel import NumbaBacktestKernel
 from adapters.exchange.ccxt_gateway import CcxtExchangeGateway, CcxtSettings
 from adapters.exchange.exchange_probe import ExchangeProbe
 from adapters.exchange.paper.paper_exchange import PaperExchange, PaperSettings
@@ -34,6 +35,8 @@ from application.auth.login import Login
 from application.auth.register_user import RegisterUser
 from application.auth.request_password_reset import RequestPasswordReset
 from application.auth.reset_password import ResetPassword
+from application.backtesting.manage_backtests import DeleteBacktest, GetBacktest, ListBacktests
+from application.backtesting.run_backtest import RunBacktest
 from application.bots.bot_configs import (
     CreateBotConfig,
     DeleteBotConfig,
@@ -45,7 +48,9 @@ from application.bots.bot_control import ChangeBotStatus, GetBotState, UpdateBot
 from application.health.check_readiness import CheckReadiness
 from application.market_data.ensure_candles import EnsureCandles
 from application.market_data.import_candles import ImportCandles
+from application.market_data.list_symbols import ListSymbols
 from application.trades.trades import GetTrade, ListTrades, RecordTrade
+from application.users.local_account import EnsureLocalAccount
 from application.users.manage_users import ListUsers, SetUserActive
 from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
@@ -211,6 +216,26 @@ class Container(containers.DeclarativeContainer):
         EnsureCandles, exchange=exchange, store=candle_store, clock=clock
     )
     import_candles = providers.Factory(ImportCandles, store=candle_store)
+    list_symbols = providers.Factory(ListSymbols, exchange=exchange)
+
+    # Compiled once per process (numba caches the machine code on disk as well).
+    backtest_kernel = providers.Singleton(NumbaBacktestKernel)
+    run_backtest = providers.Factory(
+        RunBacktest,
+        uow=uow,
+        exchange=exchange,
+        candles=candle_store,
+        ensure_candles=ensure_candles,
+        kernel=backtest_kernel,
+        clock=clock,
+        exchange_id=candle_exchange_id,
+    )
+    get_backtest = providers.Factory(GetBacktest, uow=uow)
+    list_backtests = providers.Factory(ListBacktests, uow=uow)
+    delete_backtest = providers.Factory(DeleteBacktest, uow=uow)
+    ensure_local_account = providers.Factory(
+        EnsureLocalAccount, uow=uow, hasher=password_hasher, clock=clock
+    )
 
 
 def build_container(settings: Settings) -> Container:

@@ -15,6 +15,7 @@ import numpy as np
 
 from domain.api_keys.api_key import ApiKey
 from domain.api_keys.errors import ApiKeyAlreadyExists
+from domain.backtesting.backtest import Backtest, BacktestSummary
 from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import BotState
 from domain.bots.trade import Trade
@@ -28,6 +29,7 @@ from domain.exchange.position import ExchangePosition
 from domain.exchange.ticker import Ticker
 from domain.market_data.candle import Candle
 from domain.ports.api_key_repository import ApiKeyRepository
+from domain.ports.backtest_repository import BacktestRepository
 from domain.ports.bot_config_repository import BotConfigRepository
 from domain.ports.bot_state_repository import BotStateRepository
 from domain.ports.candle_store import CandleKey, CandleStore, StoredSeries
@@ -246,6 +248,35 @@ class InMemoryTradeRepository(TradeRepository):
         ]
 
 
+class InMemoryBacktestRepository(BacktestRepository):
+    def __init__(self, rows: dict[int, Backtest]) -> None:
+        self._rows = rows
+
+    async def add(self, backtest: Backtest) -> Backtest:
+        backtest.id = max(self._rows, default=0) + 1
+        self._rows[backtest.id] = copy.deepcopy(backtest)
+        return backtest
+
+    async def get(self, user_id: int, backtest_id: int) -> Backtest | None:
+        row = self._rows.get(backtest_id)
+        return copy.deepcopy(row) if row and row.user_id == user_id else None
+
+    async def list(self, user_id: int, limit: int, offset: int) -> list[BacktestSummary]:
+        mine = [r for r in self._rows.values() if r.user_id == user_id]
+        mine.sort(key=lambda r: (r.created_at, r.id or 0), reverse=True)
+        return [r.summary() for r in mine[offset : offset + limit]]
+
+    async def count(self, user_id: int) -> int:
+        return sum(1 for row in self._rows.values() if row.user_id == user_id)
+
+    async def delete(self, user_id: int, backtest_id: int) -> bool:
+        row = self._rows.get(backtest_id)
+        if row is None or row.user_id != user_id:
+            return False
+        del self._rows[backtest_id]
+        return True
+
+
 class FakeUnitOfWork(UnitOfWork):
     """Transactions over dicts: work is staged on copies and published on commit only."""
 
@@ -256,6 +287,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_bot_configs: dict[int, BotConfig] = {}
         self.committed_bot_states: dict[int, BotState] = {}
         self.committed_trades: dict[int, Trade] = {}
+        self.committed_backtests: dict[int, Backtest] = {}
         self.commits = 0
 
     async def __aenter__(self) -> Self:
@@ -273,6 +305,8 @@ class FakeUnitOfWork(UnitOfWork):
         )
         self.bot_states = InMemoryBotStateRepository(self._bot_states)
         self.trades = InMemoryTradeRepository(self._trades)
+        self._backtests = copy.deepcopy(self.committed_backtests)
+        self.backtests = InMemoryBacktestRepository(self._backtests)
         return self
 
     async def __aexit__(
@@ -290,6 +324,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_bot_configs = copy.deepcopy(self._bot_configs)
         self.committed_bot_states = copy.deepcopy(self._bot_states)
         self.committed_trades = copy.deepcopy(self._trades)
+        self.committed_backtests = copy.deepcopy(self._backtests)
         self.commits += 1
 
     async def rollback(self) -> None:
@@ -300,6 +335,7 @@ class FakeUnitOfWork(UnitOfWork):
         self._restore(self._bot_configs, self.committed_bot_configs)
         self._restore(self._bot_states, self.committed_bot_states)
         self._restore(self._trades, self.committed_trades)
+        self._restore(self._backtests, self.committed_backtests)
 
     @staticmethod
     def _restore(staged: dict[int, Any], committed: dict[int, Any]) -> None:

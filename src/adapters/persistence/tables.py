@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -257,4 +259,32 @@ candle_coverage = Table(
     Column("interval", String(8), primary_key=True),
     Column("start_ms", BigInteger, primary_key=True),
     Column("end_ms", BigInteger, nullable=False),
+)
+
+# One row per stored backtest. What lists show is in columns; the rest of the result
+# (parameters, metrics with daily and monthly results, trades, equity curve, candle
+# count, gaps, test mode) is JSON, read only for a backtest's own detail.
+backtests = Table(
+    "backtests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("interval", String(8), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("market_type", String(16), nullable=False),
+    Column("leverage", Integer, nullable=False),
+    Column("strategy", String(32), nullable=False),
+    Column("total_return", Float, nullable=False),
+    Column("win_rate", Float, nullable=False),
+    Column("total_trades", Integer, nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("trades", JSON, nullable=False),
+    Column("equity_curve", JSON, nullable=False),
+    Column("run_info", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Lists are read newest first per user.
+    Index("ix_backtests_user_id_created_at", "user_id", "created_at"),
 )

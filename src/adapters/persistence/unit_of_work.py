@@ -6,6 +6,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.persistence.api_key_repository import SqlApiKeyRepository
+from adapters.persistence.backtest_repository import SqlBacktestRepository
 from adapters.persistence.bot_config_repository import SqlBotConfigRepository
 from adapters.persistence.bot_state_repository import SqlBotStateRepository
 from adapters.persistence.password_reset_repository import SqlPasswordResetRepository
@@ -31,6 +32,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.bot_configs = SqlBotConfigRepository(self._session)
         self.bot_states = SqlBotStateRepository(self._session)
         self.trades = SqlTradeRepository(self._session)
+        self.backtests = SqlBacktestRepository(self._session)
         return self
 
     async def __aexit__(

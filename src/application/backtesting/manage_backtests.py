@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from application.pagination import Page, PageRequest
-from domain.backtesting.backtest import Backtest
+from domain.backtesting.backtest import Backtest, BacktestSummary
 from domain.errors import NotFound
 from domain.ports.unit_of_work import UnitOfWork
 
@@ -26,7 +26,7 @@ class ListBacktests:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
-    async def execute(self, user_id: int, page: PageRequest) -> Page[Backtest]:
+    async def execute(self, user_id: int, page: PageRequest) -> Page[BacktestSummary]:
         async with self._uow:
             items = await self._uow.backtests.list(user_id, page.limit, page.offset)
             total = await self._uow.backtests.count(user_id)

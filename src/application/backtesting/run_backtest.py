@@ -16,7 +16,7 @@ from domain.backtesting.metrics import compute_metrics, drawdown_curve
 from domain.bots.bot_config import EDITABLE_FIELDS, FIELD_RANGES, BotConfig
 from domain.errors import InvalidInput
 from domain.exchange.market import MarketType
-from domain.market_data.timeframe import Timeframe
+from domain.market_data.timeframe import Timeframe, UnsupportedTimeframe
 from domain.ports.backtest_kernel import BacktestKernel
 from domain.ports.candle_store import CandleKey, CandleStore
 from domain.ports.clock import Clock
@@ -83,7 +83,7 @@ class RunBacktest:
         self, command: RunBacktestCommand, progress: BacktestProgress | None = None
     ) -> Backtest:
         report = progress or (lambda stage, fraction: None)
-        timeframe = Timeframe(command.interval)
+        timeframe = _timeframe(command.interval)
         start_ms, end_ms = self._check_range(command, timeframe)
         config = _as_bot_config(command, self._clock.now())
         risk = config.risk_params(
@@ -143,6 +143,14 @@ class RunBacktest:
                 },
             )
         return start_ms, end_ms
+
+
+def _timeframe(interval: str) -> Timeframe:
+    try:
+        return Timeframe(interval)
+    except UnsupportedTimeframe as exc:
+        # A backtest request calls the field `interval`, a bot configuration `timeframe`.
+        raise UnsupportedTimeframe(details={"interval": exc.details["timeframe"]}) from None
 
 
 def _as_bot_config(command: RunBacktestCommand, now: datetime) -> BotConfig:

@@ -62,6 +62,42 @@ class Backtest:
     def __hash__(self) -> int:
         return hash(("Backtest", self.id))
 
+    def summary(self) -> BacktestSummary:
+        assert self.id is not None, "a backtest has a summary once it is stored"
+        return BacktestSummary(
+            id=self.id,
+            symbol=self.symbol,
+            interval=self.interval,
+            start_date=self.start_date,
+            end_date=self.end_date,
+            market_type=self.market_type,
+            strategy=self.strategy,
+            total_return=self.metrics.total_return,
+            win_rate=self.metrics.win_rate,
+            total_trades=self.metrics.total_trades,
+            test_mode=self.test_mode,
+            created_at=self.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSummary:
+    """A stored backtest as lists show it: without its trades, equity curve and periods,
+    which can run to megabytes for a long range of short candles."""
+
+    id: int
+    symbol: str
+    interval: str
+    start_date: date
+    end_date: date
+    market_type: MarketType
+    strategy: str
+    total_return: float
+    win_rate: float
+    total_trades: int
+    test_mode: str
+    created_at: datetime
+
 
 def sample_equity(
     times_ms: list[int], equity: list[float], drawdown: list[float], points: int = EQUITY_POINTS

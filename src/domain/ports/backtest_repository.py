@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.backtesting.backtest import Backtest
+from domain.backtesting.backtest import Backtest, BacktestSummary
 
 
 class BacktestRepository(Protocol):
@@ -12,8 +12,8 @@ class BacktestRepository(Protocol):
 
     async def get(self, user_id: int, backtest_id: int) -> Backtest | None: ...
 
-    async def list(self, user_id: int, limit: int, offset: int) -> list[Backtest]:
-        """Newest first."""
+    async def list(self, user_id: int, limit: int, offset: int) -> list[BacktestSummary]:
+        """Newest first, as summaries (a list never loads trades or equity curves)."""
         ...
 
     async def count(self, user_id: int) -> int: ...

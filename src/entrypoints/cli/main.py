@@ -1,4 +1,4 @@
-"""`tradebot`: serve the API, run migrations, manage accounts and stored candles."""
+"""`tradebot`: serve the API, run migrations, manage accounts and stored candles, backtest."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from entrypoints.cli.backtest_command import add_backtest_command, run_backtest_command
 from entrypoints.cli.data_commands import add_data_commands, run_data
 from entrypoints.settings import ConfigError, Settings, load_settings
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--batch-size", type=int, default=200)
 
     add_data_commands(commands)
+    add_backtest_command(commands)
     return parser
 
 
@@ -74,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_rotate_keys(settings, args.batch_size))
     if args.command == "data":
         return asyncio.run(run_data(settings, args))
+    if args.command == "backtest":
+        return asyncio.run(run_backtest_command(settings, args))
     return asyncio.run(_users(settings, args.users_command, getattr(args, "email", None)))
 
 

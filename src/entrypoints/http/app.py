@@ -13,6 +13,7 @@ from entrypoints.container import Container, close_container
 from entrypoints.http.access_log import AccessLogMiddleware
 from entrypoints.http.controllers.api_keys import ApiKeyController
 from entrypoints.http.controllers.auth import AuthController
+from entrypoints.http.controllers.backtests import BacktestController
 from entrypoints.http.controllers.bot_configs import BotConfigController
 from entrypoints.http.controllers.bot_control import BotControlController
 from entrypoints.http.controllers.bot_states import BotStateController
@@ -42,6 +43,7 @@ def create_app(container: Container) -> Litestar:
             BotStateController,
             TradeController,
             TradingConfigController,
+            BacktestController,
         ],
         response_class=DecimalNumberResponse,
         plugins=[DecimalAsNumberSchema()],
