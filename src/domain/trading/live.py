@@ -1,0 +1,67 @@
+"""Live stepping: the backtest's decisions, one closed candle at a time.
+
+A live bot (and the paper replay) keeps its TradingState and the open time of
+the last candle it processed. Each evaluation recomputes the strategy's
+signals over the bot's whole series (indicators start at the series' first
+candle, as in a backtest over the same candles) and applies `step` to the
+candles it has not seen yet. Whether the candles arrive one by one, in
+bursts after a restart, or all at once, the fills are the backtest's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.trading.risk_engine import CandleInput, Fill, TradingState, step
+from domain.trading.risk_params import RiskParams
+from domain.trading.simulation import CandleSeries
+from domain.trading.strategies import StrategyParams, compute_signals
+
+
+@dataclass(frozen=True, slots=True)
+class LiveProgress:
+    state: TradingState
+    fills: list[Fill]
+    last_open_ms: int | None  # the newest candle processed so far
+
+
+def advance(
+    state: TradingState,
+    candles: CandleSeries,
+    strategy: str,
+    strategy_params: StrategyParams,
+    risk: RiskParams,
+    last_open_ms: int | None,
+) -> LiveProgress:
+    """Apply the risk engine to every closed candle newer than `last_open_ms`.
+
+    `candles` must be the bot's series from its first candle on: candle indices
+    (entry_index) are positions in it, and the indicators are seeded by it.
+    """
+    signals = compute_signals(strategy, candles.close, strategy_params)
+    fills: list[Fill] = []
+    newest = last_open_ms
+    for i in range(len(candles)):
+        open_ms = int(candles.open_time_ms[i])
+        if last_open_ms is not None and open_ms <= last_open_ms:
+            continue
+        state, new_fills = step(
+            state,
+            CandleInput(
+                index=i,
+                open_time_ms=open_ms,
+                open=candles.open[i],
+                high=candles.high[i],
+                low=candles.low[i],
+                close=candles.close[i],
+                long_entry=signals.long_entry[i],
+                long_exit=signals.long_exit[i],
+                short_entry=signals.short_entry[i],
+                short_exit=signals.short_exit[i],
+                entries_allowed=i >= signals.warmup,
+            ),
+            risk,
+        )
+        fills.extend(new_fills)
+        newest = open_ms
+    return LiveProgress(state, fills, newest)
