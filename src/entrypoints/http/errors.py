@@ -55,10 +55,14 @@ _DESCRIPTIONS = {
 
 
 def error_responses(*codes: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the error statuses a route can answer with."""
+    """OpenAPI entries for the error statuses a route can answer with.
+
+    400 is always listed: any route with a path parameter, query or body can answer
+    it, and without our entry Litestar documents its own 400 shape, not the envelope.
+    """
     return {
         code: ResponseSpec(data_container=ErrorBody, description=_DESCRIPTIONS[code])
-        for code in codes
+        for code in sorted({400, *codes})
     }
 
 
