@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.trading.risk_engine import CandleInput, Fill, TradingState, step
+from domain.trading.risk_engine import Fill, TradingState, step
 from domain.trading.risk_params import RiskParams
-from domain.trading.simulation import CandleSeries
+from domain.trading.simulation import CandleSeries, candle_input
 from domain.trading.strategies import StrategyParams, compute_signals
 
 
@@ -45,23 +45,8 @@ def advance(
         open_ms = int(candles.open_time_ms[i])
         if last_open_ms is not None and open_ms <= last_open_ms:
             continue
-        state, new_fills = step(
-            state,
-            CandleInput(
-                index=i,
-                open_time_ms=open_ms,
-                open=candles.open[i],
-                high=candles.high[i],
-                low=candles.low[i],
-                close=candles.close[i],
-                long_entry=signals.long_entry[i],
-                long_exit=signals.long_exit[i],
-                short_entry=signals.short_entry[i],
-                short_exit=signals.short_exit[i],
-                entries_allowed=i >= signals.warmup,
-            ),
-            risk,
-        )
+        candle = candle_input(candles, signals, i, i >= signals.warmup)
+        state, new_fills = step(state, candle, risk)
         fills.extend(new_fills)
         newest = open_ms
     return LiveProgress(state, fills, newest)

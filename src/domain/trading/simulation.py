@@ -19,7 +19,7 @@ from domain.trading.risk_engine import (
     step,
 )
 from domain.trading.risk_params import RiskParams
-from domain.trading.strategies import StrategyParams, compute_signals
+from domain.trading.strategies import Signals, StrategyParams, compute_signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +68,7 @@ def simulate(
     equity: list[float] = []
     last = len(candles) - 1
     for i in range(len(candles)):
-        candle = CandleInput(
-            index=i,
-            open_time_ms=int(candles.open_time_ms[i]),
-            open=candles.open[i],
-            high=candles.high[i],
-            low=candles.low[i],
-            close=candles.close[i],
-            long_entry=signals.long_entry[i],
-            long_exit=signals.long_exit[i],
-            short_entry=signals.short_entry[i],
-            short_exit=signals.short_exit[i],
-            entries_allowed=signals.warmup <= i < last,
-        )
+        candle = candle_input(candles, signals, i, signals.warmup <= i < last)
         state, new_fills = step(state, candle, risk)
         fills.extend(new_fills)
         if i == last and state.in_position:
@@ -88,6 +76,25 @@ def simulate(
             fills.append(final)
         equity.append(state.equity(candles.close[i]))
     return SimulationResult(_pair(fills), equity, state.cash)
+
+
+def candle_input(
+    candles: CandleSeries, signals: Signals, i: int, entries_allowed: bool
+) -> CandleInput:
+    """Candle i of the series with the strategy's signals at its close."""
+    return CandleInput(
+        index=i,
+        open_time_ms=int(candles.open_time_ms[i]),
+        open=candles.open[i],
+        high=candles.high[i],
+        low=candles.low[i],
+        close=candles.close[i],
+        long_entry=signals.long_entry[i],
+        long_exit=signals.long_exit[i],
+        short_entry=signals.short_entry[i],
+        short_exit=signals.short_exit[i],
+        entries_allowed=entries_allowed,
+    )
 
 
 def _pair(fills: list[Fill]) -> list[SimulatedTrade]:
