@@ -7,6 +7,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.persistence.tables import bot_states
+from adapters.persistence.trading_state_codec import decode_trading_state, encode_trading_state
 from adapters.persistence.types import is_storable_id
 from domain.bots.bot_state import BotState, BotStatus
 from domain.ports.bot_state_repository import BotStateRepository
@@ -50,10 +51,12 @@ class SqlBotStateRepository(BotStateRepository):
 def _values(state: BotState) -> dict[str, Any]:
     values = {name: getattr(state, name) for name in _STORED_FIELDS}
     values["status"] = state.status.value
+    values["engine"] = encode_trading_state(state.engine)
     return values
 
 
 def _to_bot_state(row: Any) -> BotState:
     values = {name: getattr(row, name) for name in _STORED_FIELDS}
     values["status"] = BotStatus(row.status)
+    values["engine"] = decode_trading_state(row.engine)
     return BotState(id=row.id, **values)

@@ -201,6 +201,9 @@ bot_states = Table(
     Column("last_run_at", UTCDateTime, nullable=True),
     Column("last_error_message", Text, nullable=True),
     Column("last_updated_at", UTCDateTime, nullable=False),
+    Column("engine", JSON, nullable=True),
+    Column("series_start_ms", BigInteger, nullable=True),
+    Column("last_candle_ms", BigInteger, nullable=True),
     Index("ix_bot_states_user_id", "user_id"),
 )
 

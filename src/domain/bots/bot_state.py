@@ -7,12 +7,16 @@ any → stopped
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from domain.bots.errors import IllegalTransition
+from domain.trading.live import LiveProgress
+from domain.trading.risk_engine import TradingState
+from domain.trading.risk_params import RiskParams
 
 
 class BotStatus(StrEnum):
@@ -53,6 +57,11 @@ class BotState:
     daily_trades_count: int = 0
     last_run_at: datetime | None = None
     last_error_message: str | None = None
+    # The risk engine's state and how far through its candle series the bot is: the
+    # live bot resumes from these exactly where it stopped (domain.trading.live).
+    engine: TradingState | None = None
+    series_start_ms: int | None = None
+    last_candle_ms: int | None = None
     id: int | None = None
 
     def __eq__(self, other: object) -> bool:
@@ -92,6 +101,48 @@ class BotState:
     def pause(self, now: datetime) -> None:
         self.transition(BotStatus.PAUSED, now)
 
+    def record_progress(
+        self, progress: LiveProgress, risk: RiskParams, now: datetime
+    ) -> BotStatus | None:
+        """Keep the engine's new state and mirror it into the fields clients read.
+
+        A pending bot becomes running on its first evaluation; a running bot waits when a
+        daily limit blocks new entries, and runs again when a new UTC day lifts it.
+        Returns the new status when it changed.
+        """
+        engine = progress.state
+        self.engine = engine
+        self.last_candle_ms = progress.last_open_ms
+        self.last_run_at = now
+        self.in_position = engine.in_position
+        position = engine.position
+        self.position_side = position.side.name.lower() if position else None
+        self.entry_price = _money(position.entry_price) if position else None
+        self.current_position_size_coins = _money(position.quantity) if position else None
+        self.stop_loss_price = _money(position.stop_loss_price) if position else None
+        self.take_profit_price = _money(position.take_profit_price) if position else None
+        self.trailing_stop_price = _money(position.trailing_stop_price) if position else None
+        self.max_price_since_entry = _money(position.extreme_price) if position else None
+        self.daily_pnl = _money(engine.daily_pnl) or Decimal(0)
+        self.daily_trades_count = engine.daily_entries
+        before = self.status
+        if self.status is BotStatus.PENDING:
+            self.transition(BotStatus.RUNNING, now)
+        blocked = engine.entries_blocked(risk)
+        if self.status is BotStatus.RUNNING and blocked:
+            self.transition(BotStatus.WAITING, now)
+        elif self.status is BotStatus.WAITING and not blocked:
+            self.transition(BotStatus.RUNNING, now)
+        self.last_updated_at = now
+        return self.status if self.status is not before else None
+
     def stop_with_error(self, message: str, now: datetime) -> None:
         self.stop(now)
         self.last_error_message = message[:1000]
+
+
+def _money(value: float) -> Decimal | None:
+    """A price or amount from the engine (float64) for display; None where a rule is off."""
+    if not math.isfinite(value):
+        return None
+    return Decimal(repr(value))
