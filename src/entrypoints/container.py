@@ -7,6 +7,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from adapters.backtest.numba_kernel import NumbaBacktestKernel
+from adapters.events.in_process_bus import InProcessEventBus
 from adapters.exchange.ccxt_gateway import CcxtExchangeGateway, CcxtSettings
 from adapters.exchange.exchange_probe import ExchangeProbe
 from adapters.exchange.paper.paper_exchange import PaperExchange, PaperSettings
@@ -46,6 +47,7 @@ from application.bots.bot_configs import (
 )
 from application.bots.bot_control import ChangeBotStatus, GetBotState, UpdateBotState
 from application.health.check_readiness import CheckReadiness
+from application.live.evaluate_bot import EvaluateBot
 from application.market_data.ensure_candles import EnsureCandles
 from application.market_data.import_candles import ImportCandles
 from application.market_data.list_symbols import ListSymbols
@@ -216,6 +218,19 @@ class Container(containers.DeclarativeContainer):
         EnsureCandles, exchange=exchange, store=candle_store, clock=clock
     )
     import_candles = providers.Factory(ImportCandles, store=candle_store)
+    event_bus = providers.Singleton(InProcessEventBus, clock=clock)
+    evaluate_bot = providers.Factory(
+        EvaluateBot,
+        uow=uow,
+        exchange=exchange,
+        vault=vault,
+        candles=candle_store,
+        ensure_candles=ensure_candles,
+        events=event_bus,
+        clock=clock,
+        exchange_id=candle_exchange_id,
+        requires_api_key=providers.Callable(lambda s: s.exchange != "paper", settings),
+    )
     list_symbols = providers.Factory(ListSymbols, exchange=exchange)
 
     # Compiled once per process (numba caches the machine code on disk as well).

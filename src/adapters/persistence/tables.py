@@ -291,3 +291,30 @@ backtests = Table(
     # Lists are read newest first per user.
     Index("ix_backtests_user_id_created_at", "user_id", "created_at"),
 )
+
+order_intents = Table(
+    "order_intents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "bot_config_id",
+        Integer,
+        ForeignKey("bot_configs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("client_order_id", String(36), nullable=False, unique=True),
+    Column("symbol", String(32), nullable=False),
+    Column("market_type", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("reduce_only", Boolean, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("candle_open_ms", BigInteger, nullable=False),
+    Column("pnl", Money, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("exchange_order_id", String(64), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_order_intents_status", "status", "bot_config_id"),
+)

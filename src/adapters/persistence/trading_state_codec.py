@@ -19,8 +19,10 @@ def encode_trading_state(state: TradingState | None) -> dict[str, Any] | None:
         value = getattr(state, name)
         if isinstance(value, Side):
             value = int(value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            value = None
+        elif isinstance(value, float):
+            value = float(value) if math.isfinite(value) else None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = int(value)
         encoded[name] = value
     return encoded
 

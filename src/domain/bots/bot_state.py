@@ -145,4 +145,4 @@ def _money(value: float) -> Decimal | None:
     """A price or amount from the engine (float64) for display; None where a rule is off."""
     if not math.isfinite(value):
         return None
-    return Decimal(repr(value))
+    return Decimal(repr(float(value)))
