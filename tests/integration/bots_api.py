@@ -48,6 +48,20 @@ async def create_bot(
     return created
 
 
+def trade_body(bot_config_id: int) -> dict[str, Any]:
+    """A valid fill of the bot `bot_config_id` for POST /api/v1/trades/."""
+    return {
+        "bot_config_id": bot_config_id,
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "order_type": "MARKET",
+        "price": 42000.5,
+        "quantity_filled": 0.001,
+        "quote_quantity_filled": 42.0005,
+        "timestamp": "2024-01-20T12:00:00Z",
+    }
+
+
 def assert_envelope(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()

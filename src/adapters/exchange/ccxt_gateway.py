@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,19 @@ from domain.market_data.timeframe import Timeframe
 from domain.ports.exchange_gateway import ExchangeGateway
 
 T = TypeVar("T")
+
+
+class _NoWireDumps(logging.Filter):
+    """ccxt logs each request at DEBUG with its headers, X-MBX-APIKEY (the user's key in
+    plain text) among them, and each response with its body: those never reach a handler,
+    whatever the log level. Its warnings still do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_CCXT_LOGGER = logging.getLogger("tradebot.exchange.ccxt")
+_CCXT_LOGGER.addFilter(_NoWireDumps())
 
 _CCXT_CLASS = {MarketType.SPOT: "binance", MarketType.FUTURES: "binanceusdm"}
 _OPTIONS: dict[MarketType, dict[str, Any]] = {
@@ -136,6 +150,7 @@ class CcxtExchangeGateway(ExchangeGateway):
             config["apiKey"] = account.api_key
             config["secret"] = account.api_secret
         client = getattr(ccxt, _CCXT_CLASS[market_type])(config)
+        client.logger = _CCXT_LOGGER
         if self._settings.sandbox:
             client.set_sandbox_mode(True)
         if self._settings.base_url:

@@ -7,6 +7,7 @@ from typing import Annotated, TypeVar
 from litestar.datastructures import ResponseHeader
 from litestar.params import QueryParameter
 
+from adapters.persistence.types import MAX_INTEGER_ID
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from entrypoints.http.json_response import DecimalNumberResponse
 
@@ -22,7 +23,11 @@ TOTAL_COUNT = ResponseHeader(
 Limit = Annotated[
     int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size (default {DEFAULT_LIMIT})")
 ]
-Offset = Annotated[int, QueryParameter(ge=0, description="How many items to skip")]
+# Bounded like ids: no list holds more rows than there are ids, and an unbounded offset
+# overflows the database's integer (a 500 on SQLite and PostgreSQL alike).
+Offset = Annotated[
+    int, QueryParameter(ge=0, le=MAX_INTEGER_ID, description="How many items to skip")
+]
 
 
 def paginated(items: list[R], total: int) -> DecimalNumberResponse[list[R]]:
