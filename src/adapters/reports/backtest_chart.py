@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from bisect import bisect_right
 from datetime import UTC, datetime
 
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -58,45 +59,37 @@ def _trade_markers(axes: object, backtest: Backtest) -> None:
         return
     trades = backtest.trades[-MAX_MARKERS:]
 
-    def equity_at(ms: int) -> float:
-        # The nearest sampled point at or before the time.
-        low, high = 0, len(curve) - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if curve[middle].time_ms <= ms:
-                low = middle
-            else:
-                high = middle - 1
-        return curve[low].equity
+    times_ms = [point.time_ms for point in curve]
 
-    longs = [t for t in trades if t.side is Side.LONG]
-    shorts = [t for t in trades if t.side is Side.SHORT]
-    plot = axes.scatter  # type: ignore[attr-defined]
-    plot(
-        [_time(t.entry_time_ms) for t in longs],
-        [equity_at(t.entry_time_ms) for t in longs],
-        marker="^",
-        color="#2ca02c",
-        s=18,
-        label="long entry",
-        zorder=3,
+    def equity_at(ms: int) -> float:
+        # The sampled point at or before the time.
+        return curve[max(bisect_right(times_ms, ms) - 1, 0)].equity
+
+    markers = (
+        (
+            [t.entry_time_ms for t in trades if t.side is Side.LONG],
+            "^",
+            "#2ca02c",
+            18,
+            "long entry",
+        ),
+        (
+            [t.entry_time_ms for t in trades if t.side is Side.SHORT],
+            "v",
+            "#ff7f0e",
+            18,
+            "short entry",
+        ),
+        ([t.exit_time_ms for t in trades], "x", "#555555", 14, "exit"),
     )
-    plot(
-        [_time(t.entry_time_ms) for t in shorts],
-        [equity_at(t.entry_time_ms) for t in shorts],
-        marker="v",
-        color="#ff7f0e",
-        s=18,
-        label="short entry",
-        zorder=3,
-    )
-    plot(
-        [_time(t.exit_time_ms) for t in trades],
-        [equity_at(t.exit_time_ms) for t in trades],
-        marker="x",
-        color="#555555",
-        s=14,
-        label="exit",
-        zorder=3,
-    )
+    for moments, marker, color, size, label in markers:
+        axes.scatter(  # type: ignore[attr-defined]
+            [_time(ms) for ms in moments],
+            [equity_at(ms) for ms in moments],
+            marker=marker,
+            color=color,
+            s=size,
+            label=label,
+            zorder=3,
+        )
     axes.legend(loc="upper left", fontsize=8)  # type: ignore[attr-defined]
