@@ -18,6 +18,7 @@ from domain.api_keys.errors import ApiKeyAlreadyExists
 from domain.backtesting.backtest import Backtest, BacktestSummary
 from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import BotState
+from domain.bots.order_intent import IntentStatus, OrderIntent
 from domain.bots.trade import Trade
 from domain.errors import RateLimited
 from domain.exchange.account import ExchangeAccount
@@ -36,6 +37,7 @@ from domain.ports.candle_store import CandleKey, CandleStore, StoredSeries
 from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer, MailMessage
+from domain.ports.order_intent_repository import OrderIntentRepository
 from domain.ports.password_hasher import PasswordHasher
 from domain.ports.password_reset_repository import PasswordResetRepository
 from domain.ports.rate_limiter import RateLimit, RateLimiter
@@ -277,6 +279,33 @@ class InMemoryBacktestRepository(BacktestRepository):
         return True
 
 
+class InMemoryOrderIntentRepository(OrderIntentRepository):
+    def __init__(self, rows: dict[int, OrderIntent]) -> None:
+        self._rows = rows
+
+    async def add(self, intent: OrderIntent) -> OrderIntent:
+        existing = next(
+            (r for r in self._rows.values() if r.client_order_id == intent.client_order_id), None
+        )
+        if existing is not None:
+            return copy.deepcopy(existing)
+        intent.id = max(self._rows, default=0) + 1
+        self._rows[intent.id] = copy.deepcopy(intent)
+        return intent
+
+    async def pending(self, bot_config_id: int | None = None) -> list[OrderIntent]:
+        return [
+            copy.deepcopy(r)
+            for _, r in sorted(self._rows.items())
+            if r.status is IntentStatus.PENDING
+            and (bot_config_id is None or r.bot_config_id == bot_config_id)
+        ]
+
+    async def update(self, intent: OrderIntent) -> None:
+        assert intent.id in self._rows
+        self._rows[intent.id] = copy.deepcopy(intent)
+
+
 class FakeUnitOfWork(UnitOfWork):
     """Transactions over dicts: work is staged on copies and published on commit only."""
 
@@ -288,6 +317,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_bot_states: dict[int, BotState] = {}
         self.committed_trades: dict[int, Trade] = {}
         self.committed_backtests: dict[int, Backtest] = {}
+        self.committed_order_intents: dict[int, OrderIntent] = {}
         self.commits = 0
 
     async def __aenter__(self) -> Self:
@@ -307,6 +337,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.trades = InMemoryTradeRepository(self._trades)
         self._backtests = copy.deepcopy(self.committed_backtests)
         self.backtests = InMemoryBacktestRepository(self._backtests)
+        self._order_intents = copy.deepcopy(self.committed_order_intents)
+        self.order_intents = InMemoryOrderIntentRepository(self._order_intents)
         return self
 
     async def __aexit__(
@@ -325,6 +357,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_bot_states = copy.deepcopy(self._bot_states)
         self.committed_trades = copy.deepcopy(self._trades)
         self.committed_backtests = copy.deepcopy(self._backtests)
+        self.committed_order_intents = copy.deepcopy(self._order_intents)
         self.commits += 1
 
     async def rollback(self) -> None:
@@ -336,6 +369,7 @@ class FakeUnitOfWork(UnitOfWork):
         self._restore(self._bot_states, self.committed_bot_states)
         self._restore(self._trades, self.committed_trades)
         self._restore(self._backtests, self.committed_backtests)
+        self._restore(self._order_intents, self.committed_order_intents)
 
     @staticmethod
     def _restore(staged: dict[int, Any], committed: dict[int, Any]) -> None:
@@ -447,7 +481,8 @@ class FakeExchange(ExchangeGateway):
         return self.markets[market_type][symbol]
 
     async def fetch_candles(self, *args: object, **kwargs: object) -> list[Candle]:
-        raise NotImplementedError
+        self._touch("fetch_candles")
+        return []
 
     async def fetch_ticker(self, market_type: MarketType, symbol: str) -> Ticker:
         raise NotImplementedError
@@ -456,7 +491,8 @@ class FakeExchange(ExchangeGateway):
         raise NotImplementedError
 
     async def fetch_order_by_client_id(self, *args: object) -> Order | None:
-        raise NotImplementedError
+        self._touch("fetch_order_by_client_id")
+        return None
 
     async def fetch_open_orders(self, *args: object) -> list[Order]:
         raise NotImplementedError

@@ -103,8 +103,9 @@ class EvaluateBot:
             return Evaluation(state.status, 0, 0)
         else:
             account = paper_account(user_id)
-        filled = await self._settle(account, config, state)
-        if not state.is_active:
+        filled, settled = await self._settle(account, config, state)
+        if not state.is_active or not settled:
+            # An order whose fate is unknown comes first: no new decision until it is known.
             return Evaluation(state.status, 0, filled)
         timeframe = Timeframe(config.timeframe)
         step = timeframe.milliseconds
@@ -182,9 +183,12 @@ class EvaluateBot:
             pnl=None if fill.is_entry else _decimal(fill.pnl),
         )
 
-    async def _settle(self, account: ExchangeAccount, config: BotConfig, state: BotState) -> int:
+    async def _settle(
+        self, account: ExchangeAccount, config: BotConfig, state: BotState
+    ) -> tuple[int, bool]:
         """Intents a crash left pending: found on the exchange → recorded; never sent →
-        sent now (same client order id, so never twice)."""
+        sent now (same client order id, so never twice). Returns (orders filled, whether
+        every pending intent is now settled)."""
         async with self._uow:
             pending = await self._uow.order_intents.pending(config.id)
         filled = 0
@@ -194,7 +198,7 @@ class EvaluateBot:
                     account, intent.market_type, intent.symbol, intent.client_order_id
                 )
             except _RETRYABLE:
-                return filled
+                return filled, False
             if order is None:
                 filled += await self._send(account, config, state, intent)
             elif order.status is OrderStatus.FILLED:
@@ -202,7 +206,9 @@ class EvaluateBot:
                 filled += 1
             if not state.is_active:
                 break
-        return filled
+        async with self._uow:
+            left = await self._uow.order_intents.pending(config.id)
+        return filled, not left
 
     async def _send(
         self, account: ExchangeAccount, config: BotConfig, state: BotState, intent: OrderIntent
