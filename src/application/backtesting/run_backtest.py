@@ -156,7 +156,8 @@ def _timeframe(interval: str) -> Timeframe:
 def _as_bot_config(command: RunBacktestCommand, now: datetime) -> BotConfig:
     """A backtest is a bot configuration run over history: the same rules validate it."""
     parameters = dict(command.parameters)
-    unknown = set(parameters) - (_bot_fields() - _NOT_PARAMETERS) - _EXTRA_PARAMETERS
+    allowed = (set(EDITABLE_FIELDS) - _NOT_PARAMETERS) | _EXTRA_PARAMETERS
+    unknown = set(parameters) - allowed
     if unknown:
         raise InvalidInput(
             "Validation failed",
@@ -197,10 +198,6 @@ def _as_bot_config(command: RunBacktestCommand, now: datetime) -> BotConfig:
         if "position_type" in renamed:
             renamed["market_type"] = renamed.pop("position_type")
         raise InvalidInput("Validation failed", details=renamed) from None
-
-
-def _bot_fields() -> set[str]:
-    return set(EDITABLE_FIELDS)
 
 
 def _typed(parameters: dict[str, Any]) -> dict[str, Any]:
