@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -11,11 +16,15 @@ from adapters.events.in_process_bus import InProcessEventBus
 from adapters.exchange.ccxt_gateway import CcxtExchangeGateway, CcxtSettings
 from adapters.exchange.exchange_probe import ExchangeProbe
 from adapters.exchange.paper.paper_exchange import PaperExchange, PaperSettings
+from adapters.exchange.replay.replay_clock import ReplayAnchor, ReplayClock
+from adapters.exchange.replay.replay_market_data import ReplayMarketData
 from adapters.mail.background_mailer import BackgroundMailer
 from adapters.mail.logging_mailer import LoggingMailer
 from adapters.mail.smtp_mailer import SmtpMailer, SmtpSettings
+from adapters.persistence.bot_lease_store import SqlBotLeases
 from adapters.persistence.database_probe import DatabaseProbe
 from adapters.persistence.engine import create_engine, create_session_factory
+from adapters.persistence.replay_anchor_store import ReplayAnchorStore
 from adapters.persistence.sql_candle_store import SqlCandleStore
 from adapters.persistence.unit_of_work import SqlUnitOfWork
 from adapters.rate_limit.limits_rate_limiter import (
@@ -47,6 +56,7 @@ from application.bots.bot_configs import (
 )
 from application.bots.bot_control import ChangeBotStatus, GetBotState, UpdateBotState
 from application.health.check_readiness import CheckReadiness
+from application.live.bot_worker import BotWorker, WorkerSettings
 from application.live.evaluate_bot import EvaluateBot
 from application.market_data.ensure_candles import EnsureCandles
 from application.market_data.import_candles import ImportCandles
@@ -91,8 +101,40 @@ def _readiness_probes(
     return probes
 
 
-def _exchange(settings: Settings, session_factory: Any, clock: Clock) -> ExchangeGateway:
-    """The ccxt gateway, or the paper exchange priced by the ccxt gateway's public data."""
+def _market_clock(settings: Settings, clock: Clock, anchors: ReplayAnchorStore) -> Clock:
+    """The clock of market time: the wall's, except under the paper replay."""
+    if settings.exchange != "paper" or settings.paper_feed != "replay":
+        return clock
+
+    async def anchor(wall_now: datetime) -> ReplayAnchor | None:
+        return await anchors.load_or_create(
+            settings.paper_replay_speed, settings.paper_replay_start, wall_now
+        )
+
+    return ReplayClock(clock, anchor)
+
+
+def _anchoring(clock: Clock) -> Callable[[], Awaitable[None]] | None:
+    """What a worker does before each tick: anchor the paper replay until it is."""
+    return clock.ensure_anchored if isinstance(clock, ReplayClock) else None
+
+
+def _exchange(
+    settings: Settings,
+    session_factory: Any,
+    clock: Clock,
+    candles: SqlCandleStore,
+    exchange_id: str,
+) -> ExchangeGateway:
+    """The ccxt gateway, or the paper exchange priced by the ccxt gateway's public data
+    (or, under TRADEBOT_PAPER_FEED=replay, by the stored candles as of replay time)."""
+    if settings.exchange == "paper" and isinstance(clock, ReplayClock):
+        return PaperExchange(
+            market_data=ReplayMarketData(candles, clock, exchange_id),
+            session_factory=session_factory,
+            clock=clock,
+            settings=_paper_settings(settings),
+        )
     ccxt_gateway = CcxtExchangeGateway(
         CcxtSettings(
             base_url=settings.binance_base_url,
@@ -107,13 +149,27 @@ def _exchange(settings: Settings, session_factory: Any, clock: Clock) -> Exchang
         market_data=ccxt_gateway,
         session_factory=session_factory,
         clock=clock,
-        settings=PaperSettings(
-            spot_fee_rate=settings.paper_spot_fee,
-            futures_fee_rate=settings.paper_futures_fee,
-            slippage_rate=settings.paper_slippage,
-            starting_spot=settings.paper_spot_balance,
-            starting_futures=settings.paper_futures_balance,
-        ),
+        settings=_paper_settings(settings),
+    )
+
+
+def _paper_settings(settings: Settings) -> PaperSettings:
+    return PaperSettings(
+        spot_fee_rate=settings.paper_spot_fee,
+        futures_fee_rate=settings.paper_futures_fee,
+        slippage_rate=settings.paper_slippage,
+        starting_spot=settings.paper_spot_balance,
+        starting_futures=settings.paper_futures_balance,
+    )
+
+
+def _worker_settings(settings: Settings) -> WorkerSettings:
+    owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    return WorkerSettings(
+        owner=owner[:64],
+        lease_seconds=settings.worker_lease_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+        concurrency=settings.worker_concurrency,
     )
 
 
@@ -157,7 +213,15 @@ class Container(containers.DeclarativeContainer):
         BackgroundMailer, inner=providers.Singleton(_delivery_mailer, settings)
     )
     vault = providers.Singleton(FernetVault, providers.Callable(_fernet_keys, settings))
-    exchange = providers.Singleton(_exchange, settings, session_factory, clock)
+    candle_exchange_id = providers.Callable(_candle_exchange_id, settings)
+    candle_store = providers.Singleton(SqlCandleStore, session_factory)
+    replay_anchors = providers.Singleton(
+        ReplayAnchorStore, session_factory, candle_store, candle_exchange_id
+    )
+    market_clock = providers.Singleton(_market_clock, settings, clock, replay_anchors)
+    exchange = providers.Singleton(
+        _exchange, settings, session_factory, market_clock, candle_store, candle_exchange_id
+    )
     readiness_probes = providers.Singleton(
         _readiness_probes, settings, providers.Singleton(DatabaseProbe, engine), exchange
     )
@@ -212,8 +276,6 @@ class Container(containers.DeclarativeContainer):
     get_trade = providers.Factory(GetTrade, uow=uow)
     list_trades = providers.Factory(ListTrades, uow=uow)
 
-    candle_exchange_id = providers.Callable(_candle_exchange_id, settings)
-    candle_store = providers.Singleton(SqlCandleStore, session_factory)
     ensure_candles = providers.Factory(
         EnsureCandles, exchange=exchange, store=candle_store, clock=clock
     )
@@ -225,11 +287,23 @@ class Container(containers.DeclarativeContainer):
         exchange=exchange,
         vault=vault,
         candles=candle_store,
-        ensure_candles=ensure_candles,
+        ensure_candles=providers.Factory(
+            EnsureCandles, exchange=exchange, store=candle_store, clock=market_clock
+        ),
         events=event_bus,
-        clock=clock,
+        clock=market_clock,
         exchange_id=candle_exchange_id,
-        requires_api_key=providers.Callable(lambda s: s.exchange != "paper", settings),
+        requires_api_key=requires_api_key,
+    )
+    bot_leases = providers.Singleton(SqlBotLeases, session_factory)
+    bot_worker = providers.Factory(
+        BotWorker,
+        leases=bot_leases,
+        evaluate_bot=evaluate_bot.provider,
+        market_clock=market_clock,
+        wall_clock=clock,
+        settings=providers.Callable(_worker_settings, settings),
+        before_tick=providers.Callable(_anchoring, market_clock),
     )
     list_symbols = providers.Factory(ListSymbols, exchange=exchange)
 

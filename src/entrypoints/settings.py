@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +30,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     markets_ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 900
     paper_feed: Literal["live", "replay"] = "live"
     paper_replay_speed: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)] = 60.0
+    paper_replay_start: datetime | None = None
     paper_spot_balance: Decimal = Decimal(10_000)
     paper_futures_balance: Decimal = Decimal(0)
     paper_spot_fee: Decimal = Decimal("0.001")
@@ -46,6 +48,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
     auto_migrate: bool = True
+    worker_lease_seconds: Annotated[float, msgspec.Meta(ge=1, le=3_600)] = 30.0
+    worker_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    worker_concurrency: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
+    # "in-process" runs the bot worker inside `tradebot serve`; "auto" does so on the
+    # embedded default (SQLite); "off" leaves bots to `tradebot worker` processes.
+    serve_worker: Literal["auto", "in-process", "off"] = "auto"
     data_dir: str = "./data"
 
 
@@ -155,6 +163,10 @@ def _check(s: Settings) -> None:
             raise ConfigError(ENV_NAMES[field], "expected a fraction from 0 to below 1, e.g. 0.001")
     if s.smtp_host is not None and "@" not in s.smtp_from:
         raise ConfigError(ENV_NAMES["smtp_from"], "expected an email address")
+    if s.paper_replay_start is not None and s.paper_replay_start.tzinfo is None:
+        raise ConfigError(
+            ENV_NAMES["paper_replay_start"], "give a time zone, e.g. 2024-01-01T00:00:00Z"
+        )
     if Path(s.data_dir).exists() and not Path(s.data_dir).is_dir():
         raise ConfigError(ENV_NAMES["data_dir"], "exists and is not a directory")
 

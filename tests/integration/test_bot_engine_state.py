@@ -37,7 +37,7 @@ async def test_the_engine_state_and_progress_are_read_back_exactly(
         daily_pnl=-12.25,
         daily_entries=2,
     )
-    now = datetime(2026, 1, 1, tzinfo=UTC)
+    now = datetime(2024, 10, 4, 12, tzinfo=UTC)  # day 20,000, the engine's day
     async with container.uow() as uow:
         state = await uow.bot_states.get(me["id"], bot["id"])
         assert state is not None

@@ -18,6 +18,7 @@ from domain.api_keys.errors import ApiKeyAlreadyExists
 from domain.backtesting.backtest import Backtest, BacktestSummary
 from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import BotState
+from domain.bots.errors import StaleBotState
 from domain.bots.order_intent import IntentStatus, OrderIntent
 from domain.bots.trade import Trade
 from domain.errors import RateLimited
@@ -211,6 +212,9 @@ class InMemoryBotStateRepository(BotStateRepository):
 
     async def update(self, state: BotState) -> None:
         assert state.id in self._rows
+        if self._rows[state.id].version != state.version:
+            raise StaleBotState()
+        state.version += 1
         self._rows[state.id] = copy.deepcopy(state)
 
 

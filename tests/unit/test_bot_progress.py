@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import given
@@ -20,6 +20,7 @@ from domain.trading.strategies import StrategyParams
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = 86_400_000
+TODAY = int(NOW.timestamp()) // 86_400
 
 
 def state(status: BotStatus) -> BotState:
@@ -30,7 +31,7 @@ def rising() -> CandleSeries:
     closes = [10.0] * 5 + [11.0]
     n = len(closes)
     return CandleSeries(
-        [i * 3_600_000 for i in range(n)], closes, [c * 1.001 for c in closes],
+        [TODAY * DAY + i * 3_600_000 for i in range(n)], closes, [c * 1.001 for c in closes],
         [c * 0.999 for c in closes], closes,
     )  # fmt: skip
 
@@ -57,19 +58,33 @@ def test_a_pending_bot_runs_after_its_first_evaluation_and_mirrors_the_engine() 
     assert bot.current_position_size_coins is not None
     assert bot.current_position_size_coins > 0
     assert bot.daily_trades_count == 1
-    assert bot.last_candle_ms == 5 * 3_600_000
+    assert bot.last_candle_ms == TODAY * DAY + 5 * 3_600_000
     assert bot.engine == progress.state
 
 
 def test_a_running_bot_waits_on_a_daily_limit_and_runs_again_the_next_day() -> None:
     bot = state(BotStatus.RUNNING)
     risk = RiskParams(max_daily_trades=1)
-    blocked = TradingState(cash=1.0, day=3, daily_entries=1)
-    progress = LiveProgress(blocked, [], 3 * DAY)
+    blocked = TradingState(cash=1.0, day=TODAY, daily_entries=1)
+    progress = LiveProgress(blocked, [], TODAY * DAY)
     assert bot.record_progress(progress, risk, NOW) is BotStatus.WAITING
-    next_day = LiveProgress(TradingState(cash=1.0, day=4, daily_entries=0), [], 4 * DAY)
-    assert bot.record_progress(next_day, risk, NOW) is BotStatus.RUNNING
-    assert bot.record_progress(next_day, risk, NOW) is None
+    tomorrow = NOW + timedelta(days=1)
+    next_day = LiveProgress(TradingState(cash=1.0, day=TODAY + 1, daily_entries=0), [], None)
+    assert bot.record_progress(next_day, risk, tomorrow) is BotStatus.RUNNING
+    assert bot.record_progress(next_day, risk, tomorrow) is None
+
+
+def test_at_midnight_utc_the_daily_counters_reset_before_the_new_days_first_candle() -> None:
+    bot = state(BotStatus.RUNNING)
+    risk = RiskParams(max_daily_trades=1)
+    blocked = TradingState(cash=1.0, day=TODAY, daily_entries=1, daily_pnl=-5.0)
+    progress = LiveProgress(blocked, [], TODAY * DAY)
+    assert bot.record_progress(progress, risk, NOW) is BotStatus.WAITING
+    assert bot.daily_trades_count == 1
+    just_after_midnight = NOW + timedelta(days=1, seconds=5)
+    assert bot.record_progress(progress, risk, just_after_midnight) is BotStatus.RUNNING
+    assert bot.daily_trades_count == 0
+    assert bot.daily_pnl == 0
 
 
 finite_or_nan = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.just(math.nan))

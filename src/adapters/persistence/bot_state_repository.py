@@ -10,6 +10,7 @@ from adapters.persistence.tables import bot_states
 from adapters.persistence.trading_state_codec import decode_trading_state, encode_trading_state
 from adapters.persistence.types import is_storable_id
 from domain.bots.bot_state import BotState, BotStatus
+from domain.bots.errors import StaleBotState
 from domain.ports.bot_state_repository import BotStateRepository
 
 _STORED_FIELDS = tuple(f.name for f in fields(BotState) if f.name != "id")
@@ -40,12 +41,20 @@ class SqlBotStateRepository(BotStateRepository):
         return _to_bot_state(row) if row else None
 
     async def update(self, state: BotState) -> None:
+        """Store the state if nobody stored another since it was read (StaleBotState)."""
         assert state.id is not None
-        await self._session.execute(
+        result = await self._session.execute(
             update(bot_states)
-            .where(bot_states.c.id == state.id, bot_states.c.user_id == state.user_id)
-            .values(**_values(state))
+            .where(
+                bot_states.c.id == state.id,
+                bot_states.c.user_id == state.user_id,
+                bot_states.c.version == state.version,
+            )
+            .values(**{**_values(state), "version": state.version + 1})
         )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleBotState()
+        state.version += 1
 
 
 def _values(state: BotState) -> dict[str, Any]:

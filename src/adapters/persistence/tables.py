@@ -204,7 +204,25 @@ bot_states = Table(
     Column("engine", JSON, nullable=True),
     Column("series_start_ms", BigInteger, nullable=True),
     Column("last_candle_ms", BigInteger, nullable=True),
+    # Optimistic concurrency: every write checks and bumps it (worker vs API).
+    Column("version", Integer, nullable=False, server_default="0"),
+    # Worker scheduling: when the bot is next due (market time, ms) and who holds it.
+    Column("due_ms", BigInteger, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
     Index("ix_bot_states_user_id", "user_id"),
+    Index("ix_bot_states_status_due_ms", "status", "due_ms"),
+)
+
+# The paper replay's anchor, shared by every process: market time replay_start_ms
+# was reached at wall_start, and market time runs `speed` times faster than the wall.
+paper_replay = Table(
+    "paper_replay",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("replay_start_ms", BigInteger, nullable=False),
+    Column("wall_start", UTCDateTime, nullable=False),
+    Column("speed", Float, nullable=False),
 )
 
 trades = Table(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from application.bots.stale_retry import retry_on_stale
 from domain.bots.bot_state import BotState, BotStatus
 from domain.bots.errors import BotConfigNotFound, BotIsRunning, BotStateNotFound
 from domain.errors import InvalidInput
@@ -82,6 +83,9 @@ class ChangeBotStatus:
         return await self._apply(user_id, bot_config_id, BotStatus.PAUSED)
 
     async def _apply(self, user_id: int, bot_config_id: int, target: BotStatus) -> BotState:
+        return await retry_on_stale(lambda: self._apply_once(user_id, bot_config_id, target))
+
+    async def _apply_once(self, user_id: int, bot_config_id: int, target: BotStatus) -> BotState:
         async with self._uow:
             state = await self._uow.bot_states.get(user_id, bot_config_id)
             if state is None:
@@ -116,6 +120,9 @@ class UpdateBotState:
         self._requires_api_key = requires_api_key
 
     async def execute(self, command: UpdateBotStateCommand) -> BotState:
+        return await retry_on_stale(lambda: self._execute_once(command))
+
+    async def _execute_once(self, command: UpdateBotStateCommand) -> BotState:
         changes = dict(command.changes)
         unknown = set(changes) - RUNTIME_FIELDS - {"status"}
         if unknown:

@@ -3,15 +3,17 @@ candles with the backtest's own code, record the orders, then send them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from application.api_keys.exchange_account import decrypt_account
 from application.market_data.ensure_candles import EnsureCandles
 from domain.bots.bot_config import BotConfig
-from domain.bots.bot_state import BotState, BotStatus
+from domain.bots.bot_state import ACTIVE_STATUSES, BotState, BotStatus
+from domain.bots.errors import StaleBotState
 from domain.bots.order_intent import OrderIntent, client_order_id
+from domain.bots.schedule import next_due_ms
 from domain.bots.trade import Trade, TradeSide
 from domain.errors import DomainError
 from domain.events import bot_error, bot_state_changed, trade_filled
@@ -37,6 +39,9 @@ from domain.trading.risk_engine import Fill, Side, TradingState
 
 # Errors that stop the bot: retrying cannot help until the user acts.
 _STOPPING = (InvalidCredentials, InsufficientFunds)
+# Exchange amounts are rounded to the market's step: a position within this relative
+# difference of the engine's quantity is the bot's.
+_QUANTITY_TOLERANCE = Decimal("0.01")
 # Errors after which the order's fate is unknown or worth retrying: keep the intent.
 _RETRYABLE = (ExchangeUnavailable, ExchangeRateLimited)
 
@@ -46,11 +51,21 @@ class Evaluation:
     status: BotStatus
     decisions: int
     orders_filled: int
+    next_due_ms: int | None = None  # market time of the next evaluation (None: inactive)
+    # The closed candles this evaluation processed: open times in (after_ms, through_ms].
+    after_ms: int | None = None
+    through_ms: int | None = None
 
 
 def _decimal(value: float) -> Decimal:
     # float() first: engine values read from numpy arrays are numpy floats.
     return Decimal(repr(float(value)))
+
+
+def _adopt(state: BotState, fresh: BotState) -> None:
+    """Make `state` the stored copy `fresh` (same object, so callers see the update)."""
+    for name in BotState.__dataclass_fields__:
+        setattr(state, name, getattr(fresh, name))
 
 
 def paper_account(user_id: int) -> ExchangeAccount:
@@ -84,7 +99,26 @@ class EvaluateBot:
         self._requires_api_key = requires_api_key
         self._history = history_candles
 
-    async def execute(self, user_id: int, bot_config_id: int) -> Evaluation | None:
+    async def execute(
+        self, user_id: int, bot_config_id: int, reconcile: bool = False
+    ) -> Evaluation | None:
+        """Evaluate the bot once. `reconcile` (a worker's first look at the bot) also
+        checks the bot's position against the exchange before it may trade again."""
+        evaluation = await self._evaluate(user_id, bot_config_id, reconcile)
+        if evaluation is None or evaluation.status not in ACTIVE_STATUSES:
+            return evaluation
+        async with self._uow:
+            config = await self._uow.bot_configs.get(user_id, bot_config_id)
+        if config is None:
+            return evaluation
+        now_ms = int(self._clock.now().timestamp() * 1000)
+        step = Timeframe(config.timeframe).milliseconds
+        due = next_due_ms(now_ms, step, config.check_interval_seconds)
+        return replace(evaluation, next_due_ms=due)
+
+    async def _evaluate(
+        self, user_id: int, bot_config_id: int, reconcile: bool
+    ) -> Evaluation | None:
         async with self._uow:
             config = await self._uow.bot_configs.get(user_id, bot_config_id)
             state = await self._uow.bot_states.get(user_id, bot_config_id)
@@ -104,6 +138,8 @@ class EvaluateBot:
         else:
             account = paper_account(user_id)
         filled, settled = await self._settle(account, config, state)
+        if settled and reconcile and state.is_active:
+            await self._reconcile_position(account, config, state)
         if not state.is_active or not settled:
             # An order whose fate is unknown comes first: no new decision until it is known.
             return Evaluation(state.status, 0, filled)
@@ -125,6 +161,7 @@ class EvaluateBot:
         series = await self._candles.read(key, state.series_start_ms, newest_closed)
         risk = config.risk_params()
         engine = state.engine or TradingState(cash=float(config.initial_capital))
+        seen = state.last_candle_ms
         progress = advance(
             engine, series, config.strategy, config.strategy_params(), risk, state.last_candle_ms
         )
@@ -134,19 +171,29 @@ class EvaluateBot:
             for n, fill in enumerate(progress.fills)
         ]
         now = self._clock.now()
-        async with self._uow:
-            changed = state.record_progress(progress, risk, now)
-            await self._uow.bot_states.update(state)
-            for intent in intents:
-                await self._uow.order_intents.add(intent)
-            await self._uow.commit()
+        try:
+            async with self._uow:
+                changed = state.record_progress(progress, risk, now)
+                await self._uow.bot_states.update(state)
+                for intent in intents:
+                    await self._uow.order_intents.add(intent)
+                await self._uow.commit()
+        except StaleBotState:
+            # The user stopped, paused or edited the bot meanwhile: nothing was stored
+            # and nothing is sent; the next evaluation decides on the new state.
+            async with self._uow:
+                fresh = await self._uow.bot_states.get(user_id, bot_config_id)
+            status = fresh.status if fresh is not None else BotStatus.STOPPED
+            return Evaluation(status, 0, filled)
         if changed is not None:
             await self._events.publish(bot_state_changed(user_id, config.id, changed.value))
         for intent in intents:
             if not state.is_active:
                 break
             filled += await self._send(account, config, state, intent)
-        return Evaluation(state.status, len(intents), filled)
+        return Evaluation(
+            state.status, len(intents), filled, after_ms=seen, through_ms=progress.last_open_ms
+        )
 
     async def _prepare(self, account: ExchangeAccount, config: BotConfig, state: BotState) -> bool:
         """Before a futures bot's first trade: its leverage, and the transfer it asks for."""
@@ -284,14 +331,57 @@ class EvaluateBot:
 
     async def _stop(self, state: BotState, message: str) -> None:
         now: datetime = self._clock.now()
-        state.stop_with_error(message, now)
-        async with self._uow:
-            await self._uow.bot_states.update(state)
-            await self._uow.commit()
+        for _ in range(5):
+            state.stop_with_error(message, now)
+            try:
+                async with self._uow:
+                    await self._uow.bot_states.update(state)
+                    await self._uow.commit()
+                break
+            except StaleBotState:
+                async with self._uow:
+                    fresh = await self._uow.bot_states.get(state.user_id, state.bot_config_id)
+                if fresh is None:
+                    return
+                _adopt(state, fresh)
         await self._events.publish(bot_error(state.user_id, state.bot_config_id, message))
         await self._events.publish(
             bot_state_changed(state.user_id, state.bot_config_id, BotStatus.STOPPED.value)
         )
+
+    async def _reconcile_position(
+        self, account: ExchangeAccount, config: BotConfig, state: BotState
+    ) -> None:
+        """Before trading again after a restart: a futures bot's position must be the
+        exchange's. A mismatch (closed by hand, liquidated, opened elsewhere) stops the
+        bot with the difference in its error, rather than trade on a wrong belief."""
+        if config.market_type is not MarketType.FUTURES:
+            return
+        engine = state.engine
+        try:
+            positions = await self._exchange.fetch_positions(account)
+        except _STOPPING as exc:
+            await self._stop(state, exc.message)
+            return
+        except DomainError:
+            return  # unknown for now: checked again at the next restart of a worker
+        held = next((p for p in positions if p.symbol == config.symbol and p.amount > 0), None)
+        if engine is None or not engine.in_position:
+            return  # a position the bot did not open is not the bot's to manage
+        expected_side = "long" if engine.side is Side.LONG else "short"
+        expected = _decimal(engine.quantity)
+        if (
+            held is None
+            or held.side.value != expected_side
+            or abs(held.amount - expected) > expected * _QUANTITY_TOLERANCE
+        ):
+            found = f"{held.side.value} {held.amount}" if held is not None else "no position"
+            await self._stop(
+                state,
+                f"Position mismatch on {config.symbol}: the bot holds {expected_side} "
+                f"{expected} but the exchange shows {found}; check the account, correct "
+                "the bot state and start it again",
+            )
 
     async def _failed_read(self, state: BotState, exc: DomainError, filled: int) -> Evaluation:
         if isinstance(exc, _STOPPING):

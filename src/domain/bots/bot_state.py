@@ -62,6 +62,8 @@ class BotState:
     engine: TradingState | None = None
     series_start_ms: int | None = None
     last_candle_ms: int | None = None
+    # Bumped by every stored write; a write from a stale copy is refused (StaleBotState).
+    version: int = 0
     id: int | None = None
 
     def __eq__(self, other: object) -> bool:
@@ -107,7 +109,7 @@ class BotState:
         """Keep the engine's new state and mirror it into the fields clients read.
 
         A pending bot becomes running on its first evaluation; a running bot waits when a
-        daily limit blocks new entries, and runs again when a new UTC day lifts it.
+        daily limit blocks new entries, and runs again at 00:00 UTC.
         Returns the new status when it changed.
         """
         engine = progress.state
@@ -123,12 +125,15 @@ class BotState:
         self.take_profit_price = _money(position.take_profit_price) if position else None
         self.trailing_stop_price = _money(position.trailing_stop_price) if position else None
         self.max_price_since_entry = _money(position.extreme_price) if position else None
-        self.daily_pnl = _money(engine.daily_pnl) or Decimal(0)
-        self.daily_trades_count = engine.daily_entries
+        # At 00:00 UTC the day's counters start again, and a daily limit no longer
+        # blocks; the engine's own day rolls with the new day's first candle.
+        new_day = 0 <= engine.day < _utc_day(now)
+        self.daily_pnl = Decimal(0) if new_day else (_money(engine.daily_pnl) or Decimal(0))
+        self.daily_trades_count = 0 if new_day else engine.daily_entries
         before = self.status
         if self.status is BotStatus.PENDING:
             self.transition(BotStatus.RUNNING, now)
-        blocked = engine.entries_blocked(risk)
+        blocked = engine.entries_blocked(risk) and not new_day
         if self.status is BotStatus.RUNNING and blocked:
             self.transition(BotStatus.WAITING, now)
         elif self.status is BotStatus.WAITING and not blocked:
@@ -139,6 +144,10 @@ class BotState:
     def stop_with_error(self, message: str, now: datetime) -> None:
         self.stop(now)
         self.last_error_message = message[:1000]
+
+
+def _utc_day(moment: datetime) -> int:
+    return int(moment.timestamp() // 86_400)
 
 
 def _money(value: float) -> Decimal | None:

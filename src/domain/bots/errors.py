@@ -21,3 +21,7 @@ class IllegalTransition(Conflict):
 
 class BotIsRunning(Conflict):
     message = "The bot is running"
+
+
+class StaleBotState(Conflict):
+    message = "The bot changed meanwhile; read it again and retry"

@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
 
+    commands.add_parser(
+        "worker", help="run the bot worker alone (start several to scale out; migrates on start)"
+    )
+
     db = commands.add_parser("db", help="database migrations (Alembic)")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="migrate up (default: to the newest)")
@@ -70,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_json)
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
+    if args.command == "worker":
+        return _worker(settings)
     if args.command == "db":
         return _db(settings, args.db_command, getattr(args, "revision", None))
     if args.command == "keys":
@@ -106,6 +112,17 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         server_header=False,
     )
     return 0
+
+
+def _worker(settings: Settings) -> int:
+    from entrypoints import migrations
+    from entrypoints.secrets_file import with_generated_secrets
+    from entrypoints.worker_process import run_worker
+
+    settings = with_generated_secrets(settings)
+    if settings.auto_migrate:
+        migrations.upgrade(settings.database_url)
+    return asyncio.run(run_worker(settings))
 
 
 def _db(settings: Settings, command: str, revision: str | None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -27,10 +29,20 @@ from entrypoints.http.pagination import TOTAL_COUNT_HEADER
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def create_app(container: Container) -> Litestar:
+def create_app(container: Container, with_worker: bool = False) -> Litestar:
+    """The API; `with_worker` also runs the bot worker in this process (SPEC §2)."""
     settings = container.settings()
+    stop_worker = asyncio.Event()
+    background: list[asyncio.Task[None]] = []
+
+    async def on_startup() -> None:
+        if with_worker:
+            background.append(asyncio.create_task(container.bot_worker().run(stop_worker)))
 
     async def on_shutdown() -> None:
+        stop_worker.set()
+        if background:
+            await asyncio.gather(*background, return_exceptions=True)
         await close_container(container)
 
     app = Litestar(
@@ -74,6 +86,7 @@ def create_app(container: Container) -> Litestar:
                 }
             ),
         ),
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,

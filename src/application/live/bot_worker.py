@@ -1,0 +1,130 @@
+"""The bot worker: lease the bots that are due, evaluate each, give them back with
+their next due time. Any number of workers may share one database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from application.live.evaluate_bot import EvaluateBot, Evaluation
+from domain.ports.bot_leases import BotLeases, BotRef
+from domain.ports.clock import Clock
+
+log = logging.getLogger(__name__)
+
+# After an unexpected failure a bot is tried again this much later (market time).
+RETRY_MS = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    owner: str
+    lease_seconds: float = 30.0
+    poll_seconds: float = 1.0
+    concurrency: int = 8
+
+
+class BotWorker:
+    def __init__(
+        self,
+        leases: BotLeases,
+        evaluate_bot: Callable[[], EvaluateBot],
+        market_clock: Clock,
+        wall_clock: Clock,
+        settings: WorkerSettings,
+        before_tick: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._leases = leases
+        self._evaluate_bot = evaluate_bot
+        self._market = market_clock
+        self._wall = wall_clock
+        self._settings = settings
+        self._before_tick = before_tick
+        self._reconciled: set[BotRef] = set()
+        self._held: set[BotRef] = set()
+
+    @property
+    def owner(self) -> str:
+        return self._settings.owner
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until `stop` is set, then give every lease back."""
+        log.info("bot worker %s started", self.owner)
+        renewer = asyncio.create_task(self._renew_forever())
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("bot worker tick failed; trying again")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._settings.poll_seconds)
+        finally:
+            renewer.cancel()
+            await self._leases.release_all(self.owner)
+            log.info("bot worker %s stopped", self.owner)
+
+    async def tick(self) -> int:
+        """Evaluate every bot due now; returns how many were evaluated."""
+        if self._before_tick is not None:
+            await self._before_tick()
+        evaluated = 0
+        while True:
+            now_ms = int(self._market.now().timestamp() * 1000)
+            batch = await self._leases.claim_due(
+                self.owner,
+                now_ms,
+                self._wall.now(),
+                self._settings.lease_seconds,
+                self._settings.concurrency,
+            )
+            if not batch:
+                return evaluated
+            self._held.update(batch)
+            await asyncio.gather(*(self._evaluate(bot) for bot in batch))
+            evaluated += len(batch)
+
+    async def _evaluate(self, bot: BotRef) -> None:
+        next_due: int | None
+        try:
+            evaluation = await self._evaluate_bot().execute(
+                bot.user_id, bot.bot_config_id, reconcile=bot not in self._reconciled
+            )
+            self._reconciled.add(bot)
+            next_due = evaluation.next_due_ms if evaluation is not None else None
+            if evaluation is not None:
+                _log_evaluation(self.owner, bot, evaluation)
+        except Exception:
+            log.exception("bot %s: evaluation failed", bot.bot_config_id)
+            next_due = int(self._market.now().timestamp() * 1000) + RETRY_MS
+        finally:
+            self._held.discard(bot)
+        await self._leases.release(self.owner, bot, next_due)
+
+    async def _renew_forever(self) -> None:
+        """Evaluations that outlast a third of the lease keep their bots."""
+        while True:
+            await asyncio.sleep(self._settings.lease_seconds / 3)
+            try:
+                await self._leases.renew(
+                    self.owner, list(self._held), self._wall.now(), self._settings.lease_seconds
+                )
+            except Exception:
+                log.exception("renewing leases failed")
+
+
+def _log_evaluation(owner: str, bot: BotRef, evaluation: Evaluation) -> None:
+    if evaluation.through_ms is not None and evaluation.through_ms != evaluation.after_ms:
+        log.info(
+            "evaluated bot=%s candles=(%s,%s] decisions=%s filled=%s status=%s worker=%s",
+            bot.bot_config_id,
+            evaluation.after_ms,
+            evaluation.through_ms,
+            evaluation.decisions,
+            evaluation.orders_filled,
+            evaluation.status.value,
+            owner,
+        )
