@@ -68,6 +68,7 @@ from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer
 from domain.ports.readiness_probe import ReadinessProbe
+from entrypoints.failpoints import failpoints
 from entrypoints.settings import Settings
 
 
@@ -294,6 +295,7 @@ class Container(containers.DeclarativeContainer):
         clock=market_clock,
         exchange_id=candle_exchange_id,
         requires_api_key=requires_api_key,
+        checkpoint=providers.Singleton(failpoints),
     )
     bot_leases = providers.Singleton(SqlBotLeases, session_factory)
     bot_worker = providers.Factory(

@@ -45,6 +45,7 @@ class BotWorker:
         self._before_tick = before_tick
         self._reconciled: set[BotRef] = set()
         self._held: set[BotRef] = set()
+        self._stop = asyncio.Event()
 
     @property
     def owner(self) -> str:
@@ -53,6 +54,7 @@ class BotWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set, then give every lease back."""
         log.info("bot worker %s started", self.owner)
+        self._stop = stop
         renewer = asyncio.create_task(self._renew_forever())
         try:
             while not stop.is_set():
@@ -72,7 +74,7 @@ class BotWorker:
         if self._before_tick is not None:
             await self._before_tick()
         evaluated = 0
-        while True:
+        while not self._stop.is_set():
             now_ms = int(self._market.now().timestamp() * 1000)
             batch = await self._leases.claim_due(
                 self.owner,
@@ -82,10 +84,11 @@ class BotWorker:
                 self._settings.concurrency,
             )
             if not batch:
-                return evaluated
+                break
             self._held.update(batch)
             await asyncio.gather(*(self._evaluate(bot) for bot in batch))
             evaluated += len(batch)
+        return evaluated
 
     async def _evaluate(self, bot: BotRef) -> None:
         next_due: int | None
@@ -118,13 +121,18 @@ class BotWorker:
 
 def _log_evaluation(owner: str, bot: BotRef, evaluation: Evaluation) -> None:
     if evaluation.through_ms is not None and evaluation.through_ms != evaluation.after_ms:
+        fields = {
+            "bot": bot.bot_config_id,
+            "after_ms": evaluation.after_ms,
+            "through_ms": evaluation.through_ms,
+            "decisions": evaluation.decisions,
+            "filled": evaluation.orders_filled,
+            "status": evaluation.status.value,
+            "worker": owner,
+        }
         log.info(
-            "evaluated bot=%s candles=(%s,%s] decisions=%s filled=%s status=%s worker=%s",
-            bot.bot_config_id,
-            evaluation.after_ms,
-            evaluation.through_ms,
-            evaluation.decisions,
-            evaluation.orders_filled,
-            evaluation.status.value,
-            owner,
+            "evaluated bot=%(bot)s candles=(%(after_ms)s,%(through_ms)s] decisions=%(decisions)s"
+            " filled=%(filled)s status=%(status)s worker=%(worker)s",
+            fields,
+            extra={"evaluation": fields},
         )

@@ -3,6 +3,7 @@ candles with the backtest's own code, record the orders, then send them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -87,6 +88,7 @@ class EvaluateBot:
         exchange_id: str,
         requires_api_key: bool,
         history_candles: int = 300,
+        checkpoint: Callable[[str], None] | None = None,
     ) -> None:
         self._uow = uow
         self._exchange = exchange
@@ -98,6 +100,9 @@ class EvaluateBot:
         self._exchange_id = exchange_id
         self._requires_api_key = requires_api_key
         self._history = history_candles
+        # Called at the points where a crash matters most (crash-safety tests kill the
+        # process there): "intents_committed", "order_sent".
+        self._checkpoint = checkpoint or (lambda _point: None)
 
     async def execute(
         self, user_id: int, bot_config_id: int, reconcile: bool = False
@@ -185,6 +190,8 @@ class EvaluateBot:
                 fresh = await self._uow.bot_states.get(user_id, bot_config_id)
             status = fresh.status if fresh is not None else BotStatus.STOPPED
             return Evaluation(status, 0, filled)
+        if intents:
+            self._checkpoint("intents_committed")
         if changed is not None:
             await self._events.publish(bot_state_changed(user_id, config.id, changed.value))
         for intent in intents:
@@ -281,6 +288,7 @@ class EvaluateBot:
             await self._fail(intent, exc.message)
             await self._events.publish(bot_error(config.user_id, intent.bot_config_id, exc.message))
             return 0
+        self._checkpoint("order_sent")
         if order.status is not OrderStatus.FILLED:
             return 0
         await self._record(config, intent, order)
