@@ -201,6 +201,16 @@ async def test_a_market_buy_pays_amount_times_price_plus_at_most_the_fee(
     assert after_buy.futures == after_drop.futures == 0
 
 
+async def test_the_free_spot_balance_is_what_a_buy_left_after_a_fee_taken_in_base(
+    gateway: GatewayUnderTest,
+) -> None:
+    order = await gateway.gateway.create_order(gateway.account, market_buy("0.00123"))
+    held = await gateway.gateway.fetch_spot_free(gateway.account, "BTC")
+    fee_in_base = order.fee if order.fee_asset == "BTC" else Decimal(0)
+    assert held == order.filled - fee_in_base
+    assert await gateway.gateway.fetch_spot_free(gateway.account, "ETH") == 0
+
+
 async def test_an_order_sent_twice_with_one_client_order_id_is_placed_once(
     gateway: GatewayUnderTest,
 ) -> None:

@@ -455,6 +455,7 @@ class FakeExchange(ExchangeGateway):
                 )
             },
         }
+        self.spot_free: dict[str, Decimal] = {"USDT": Decimal("1000")}
         self.unavailable = False
         self.calls: list[str] = []
 
@@ -473,6 +474,10 @@ class FakeExchange(ExchangeGateway):
     ) -> AccountBalance:
         await self.validate_credentials(account)
         return self.balance
+
+    async def fetch_spot_free(self, account: ExchangeAccount, asset: str) -> Decimal:
+        await self.validate_credentials(account)
+        return self.spot_free.get(asset, Decimal(0))
 
     async def fetch_markets(self, market_type: MarketType) -> list[Market]:
         self._touch("fetch_markets")

@@ -310,6 +310,11 @@ class CcxtExchangeGateway(ExchangeGateway):
         futures = _decimal((futures_raw.get("total") or {}).get(currency)) or Decimal(0)
         return AccountBalance(spot=spot, futures=futures, currency=currency)
 
+    async def fetch_spot_free(self, account: ExchangeAccount, asset: str) -> Decimal:
+        client = await self._private_client(MarketType.SPOT, account)
+        raw = await self._read(client, lambda: client.fetch_balance(), _parsed)
+        return _decimal((raw.get("free") or {}).get(asset)) or Decimal(0)
+
     async def _value_in(self, totals: dict[str, Any], currency: str) -> Decimal:
         """A wallet's total in `currency`: other assets at their last price against it."""
         value = _decimal(totals.get(currency)) or Decimal(0)

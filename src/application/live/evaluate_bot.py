@@ -25,6 +25,7 @@ from domain.exchange.errors import (
     ExchangeUnavailable,
     InsufficientFunds,
     InvalidCredentials,
+    OrderRejected,
 )
 from domain.exchange.market import MarketType
 from domain.exchange.order import Order, OrderRequest, OrderSide, OrderStatus, OrderType
@@ -267,16 +268,17 @@ class EvaluateBot:
     async def _send(
         self, account: ExchangeAccount, config: BotConfig, state: BotState, intent: OrderIntent
     ) -> int:
-        request = OrderRequest(
-            symbol=intent.symbol,
-            market_type=intent.market_type,
-            side=intent.side,
-            type=OrderType.MARKET,
-            amount=intent.amount,
-            client_order_id=intent.client_order_id,
-            reduce_only=intent.reduce_only,
-        )
         try:
+            amount = await self._sellable(account, intent)
+            request = OrderRequest(
+                symbol=intent.symbol,
+                market_type=intent.market_type,
+                side=intent.side,
+                type=OrderType.MARKET,
+                amount=amount,
+                client_order_id=intent.client_order_id,
+                reduce_only=intent.reduce_only,
+            )
             order = await self._exchange.create_order(account, request)
         except _RETRYABLE:
             return 0  # stays pending; settled at the next evaluation
@@ -293,6 +295,17 @@ class EvaluateBot:
             return 0
         await self._record(config, intent, order)
         return 1
+
+    async def _sellable(self, account: ExchangeAccount, intent: OrderIntent) -> Decimal:
+        """A spot exit sells what is actually held: exchanges that charge the buy's fee
+        in the bought asset (Binance without BNB) leave slightly less than was bought."""
+        if intent.market_type is not MarketType.SPOT or intent.side is not OrderSide.SELL:
+            return intent.amount
+        market = await self._exchange.fetch_market(intent.market_type, intent.symbol)
+        held = market.round_amount(await self._exchange.fetch_spot_free(account, market.base))
+        if held <= 0:
+            raise OrderRejected(f"no {market.base} left to sell")
+        return min(intent.amount, held)
 
     async def _record(self, config: BotConfig, intent: OrderIntent, order: Order) -> None:
         price = order.average_price or order.price or Decimal(0)

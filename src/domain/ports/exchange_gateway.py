@@ -31,6 +31,10 @@ class ExchangeGateway(Protocol):
         self, account: ExchangeAccount, currency: str = "USDT"
     ) -> AccountBalance: ...
 
+    async def fetch_spot_free(self, account: ExchangeAccount, asset: str) -> Decimal:
+        """How much of `asset` the spot wallet holds free (not locked in orders)."""
+        ...
+
     async def fetch_markets(self, market_type: MarketType) -> Sequence[Market]: ...
 
     async def fetch_market(self, market_type: MarketType, symbol: str) -> Market:

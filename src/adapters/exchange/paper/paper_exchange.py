@@ -111,6 +111,11 @@ class PaperExchange(ExchangeGateway):
                 futures += position.margin + await self._unrealized(position)
         return AccountBalance(spot=spot, futures=futures, currency=currency)
 
+    async def fetch_spot_free(self, account: ExchangeAccount, asset: str) -> Decimal:
+        async with self._books(account) as books:
+            await self._match_open_orders(books)
+            return await books.balance(Wallet.SPOT, asset)
+
     async def create_order(self, account: ExchangeAccount, request: OrderRequest) -> Order:
         market = await self.fetch_market(request.market_type, request.symbol)
         amount = market.round_amount(request.amount)

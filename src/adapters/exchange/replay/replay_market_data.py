@@ -134,6 +134,9 @@ class ReplayMarketData(ExchangeGateway):
     ) -> AccountBalance:
         raise _no_accounts()
 
+    async def fetch_spot_free(self, account: ExchangeAccount, asset: str) -> Decimal:
+        raise _no_accounts()
+
     async def create_order(self, account: ExchangeAccount, request: OrderRequest) -> Order:
         raise _no_accounts()
 
