@@ -14,7 +14,9 @@ import httpx
 import msgspec
 import pytest
 from dependency_injector import providers
+from sqlalchemy import select
 
+from adapters.persistence.tables import order_intents
 from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
 from adapters.security.argon2_hasher import fast_test_hasher
 from application.live.bot_worker import BotWorker
@@ -104,9 +106,9 @@ async def run_replay(worker: BotWorker, wall: FakeClock, candles: int) -> None:
         await worker.tick()
 
 
-def backtest_fills(config: Any, candles: list[Candle]) -> list[tuple[str, float, str]]:
-    """(side, price, reason) of every fill the backtest makes, minus the final forced
-    close that a live bot never makes."""
+def backtest_fills(config: Any, candles: list[Candle]) -> list[tuple[str, set[float], str]]:
+    """(side, the prices a live bot may fill at, reason) of every fill the backtest
+    makes, minus the final forced close that a live bot never makes."""
     series = CandleSeries(
         [c.open_time_ms for c in candles], [c.open for c in candles], [c.high for c in candles],
         [c.low for c in candles], [c.close for c in candles],
@@ -121,14 +123,27 @@ def backtest_fills(config: Any, candles: list[Candle]) -> list[tuple[str, float,
     fills = []
     for t in result.trades:
         long = t.side is Side.LONG
-        fills.append(("BUY" if long else "SELL", t.entry_price, "entry"))
-        if t.exit_reason is not ExitReason.END_OF_DATA:
-            # A live bot acts on closed candles: a rule hit inside a candle is filled at
-            # the price when the worker sees it, the candle's close (README, Trading rules).
-            at_close = t.exit_reason is ExitReason.SIGNAL
-            price = t.exit_price if at_close else candles[t.exit_index].close
-            fills.append(("SELL" if long else "BUY", price, t.exit_reason.value))
+        fills.append(("BUY" if long else "SELL", {t.entry_price}, "entry"))
+        if t.exit_reason is ExitReason.END_OF_DATA:
+            continue
+        prices = {t.exit_price}
+        if t.exit_reason is not ExitReason.SIGNAL:
+            # A live bot sees prices, not candles: a rule hit inside a candle is filled at
+            # the last price when the worker looks, the candle's close, or already at the
+            # previous close when that price was beyond the (ratcheted) level.
+            prices = {candles[t.exit_index].close, candles[t.exit_index - 1].close}
+        fills.append(("SELL" if long else "BUY", prices, t.exit_reason.value))
     return fills
+
+
+async def intent_reasons(replay: Container, bot_id: int) -> list[str]:
+    async with replay.engine().connect() as connection:
+        rows = await connection.execute(
+            select(order_intents.c.reason)
+            .where(order_intents.c.bot_config_id == bot_id)
+            .order_by(order_intents.c.id)
+        )
+        return [row.reason for row in rows]
 
 
 STRATEGIES = {
@@ -193,7 +208,9 @@ async def check_parity(
     reasons = {reason for _, _, reason in expected}
     assert reasons & {"stop_loss", "take_profit", "trailing_stop"}, "risk exits must be covered"
     assert [t["side"] for t in recorded] == [side for side, _, _ in expected]
-    assert [t["price"] for t in recorded] == pytest.approx([p for _, p, _ in expected], rel=1e-7)
+    assert await intent_reasons(replay, bot["id"]) == [reason for _, _, reason in expected]
+    for trade, (_, prices, _) in zip(recorded, expected, strict=True):
+        assert any(trade["price"] == pytest.approx(p, rel=1e-7) for p in prices), (trade, prices)
     state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
     assert state["status"] in {BotStatus.RUNNING.value, BotStatus.WAITING.value}
     assert state["last_run_at"] is not None

@@ -186,3 +186,51 @@ async def test_lost_order_answers_never_duplicate_an_order_nor_lose_a_fill(
     assert orders == len(trades)
     assert len({t["binance_order_id"] for t in trades}) == len(trades)
     assert len(trades) >= 2
+
+
+async def test_between_candle_closes_a_crossed_stop_is_sold_at_the_last_price(
+    client: httpx.AsyncClient, paper: Container, prices: ReplayedPrices
+) -> None:
+    from sqlalchemy import select
+
+    from adapters.persistence.tables import order_intents
+
+    headers = await sign_up(client, "ticker@example.com")
+    user_id = (await client.get("/api/v1/auth/me", headers=headers)).json()["id"]
+    bot = await create_bot(
+        client, headers, strategy="ema_crossover", ema_fast=2, ema_slow=3,
+        position_size_perc=100.0, stop_loss_perc=3.0, take_profit_perc=None,
+    )  # fmt: skip
+    await client.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
+    candles = wave(48)
+    key = CandleKey("binance", MarketType.SPOT, "BTCUSDT", Timeframe("1h"))
+    await paper.candle_store().upsert(key, candles)
+    await paper.candle_store().mark_covered(key, T0, T0 + 48 * HOUR - 1)
+    clock = FakeClock(datetime.fromtimestamp(T0 / 1000, UTC))
+    paper.clock.override(providers.Object(clock))
+    evaluate: EvaluateBot = paper.evaluate_bot(history_candles=0)
+    state = None
+    for closed in range(1, 49):
+        clock.current = datetime.fromtimestamp((T0 + closed * HOUR) / 1000, UTC)
+        prices.last = Decimal(repr(candles[closed - 1].close))
+        await evaluate.execute(user_id, bot["id"])
+        state = (await client.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
+        if state["in_position"]:
+            break
+    assert state is not None and state["in_position"], "the wave makes the bot buy"
+    stop = state["stop_loss_price"]
+
+    # Half an hour later the price is through the stop: sold now, at that price.
+    clock.advance(timedelta(minutes=30))
+    prices.last = Decimal(repr(round(stop * 0.99, 2)))
+    await evaluate.execute(user_id, bot["id"])
+
+    state = (await client.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
+    assert state["in_position"] is False
+    trades = (await client.get("/api/v1/trades/", headers=headers)).json()
+    assert trades[0]["side"] == "SELL"
+    assert trades[0]["price"] == pytest.approx(round(stop * 0.99, 2))
+    assert trades[0]["pnl"] < 0
+    async with paper.engine().connect() as connection:
+        reasons = (await connection.execute(select(order_intents.c.reason))).scalars().all()
+    assert reasons == ["entry", "stop_loss"]

@@ -36,8 +36,9 @@ from domain.ports.event_bus import EventBus
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.secret_vault import SecretVault
 from domain.ports.unit_of_work import UnitOfWork
-from domain.trading.live import advance
+from domain.trading.live import LiveProgress, advance, check_ticker
 from domain.trading.risk_engine import Fill, Side, TradingState
+from domain.trading.risk_params import RiskParams
 
 # Errors that stop the bot: retrying cannot help until the user acts.
 _STOPPING = (InvalidCredentials, InsufficientFunds)
@@ -171,7 +172,10 @@ class EvaluateBot:
         progress = advance(
             engine, series, config.strategy, config.strategy_params(), risk, state.last_candle_ms
         )
-        times = [int(t) for t in series.open_time_ms]
+        forming_ms = newest_closed + step
+        if not progress.fills and progress.state.in_position:
+            progress = await self._check_ticker(config, progress, len(series), forming_ms, risk)
+        times = [int(t) for t in series.open_time_ms] + [forming_ms]
         intents = [
             self._intent(config, fill, times[fill.index], n)
             for n, fill in enumerate(progress.fills)
@@ -202,6 +206,24 @@ class EvaluateBot:
         return Evaluation(
             state.status, len(intents), filled, after_ms=seen, through_ms=progress.last_open_ms
         )
+
+    async def _check_ticker(
+        self,
+        config: BotConfig,
+        progress: LiveProgress,
+        index: int,
+        open_ms: int,
+        risk: RiskParams,
+    ) -> LiveProgress:
+        """Between candle closes, protect the open position against the last price."""
+        try:
+            ticker = await self._exchange.fetch_ticker(config.market_type, config.symbol)
+        except DomainError:
+            return progress  # no price now: the candle close still applies the rules
+        state, fill = check_ticker(progress.state, float(ticker.last), index, open_ms, risk)
+        if fill is None:
+            return progress
+        return LiveProgress(state, [fill], progress.last_open_ms)
 
     async def _prepare(self, account: ExchangeAccount, config: BotConfig, state: BotState) -> bool:
         """Before a futures bot's first trade: its leverage, and the transfer it asks for."""

@@ -10,9 +10,17 @@ bursts after a restart, or all at once, the fills are the backtest's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from domain.trading.risk_engine import Fill, TradingState, step
+from domain.trading.risk_engine import (
+    CandleInput,
+    ExitReason,
+    Fill,
+    Side,
+    TradingState,
+    close_position,
+    step,
+)
 from domain.trading.risk_params import RiskParams
 from domain.trading.simulation import CandleSeries, candle_input
 from domain.trading.strategies import StrategyParams, compute_signals
@@ -50,3 +58,35 @@ def advance(
         fills.extend(new_fills)
         newest = open_ms
     return LiveProgress(state, fills, newest)
+
+
+def check_ticker(
+    state: TradingState, price: float, index: int, open_ms: int, risk: RiskParams
+) -> tuple[TradingState, Fill | None]:
+    """Between candle closes: a stop loss, trailing stop or take profit that the last
+    price has crossed closes the position now, at that price, instead of waiting for
+    the candle to close. `index` and `open_ms` are the forming candle's: like a risk
+    exit at a candle, it opens no new position at that candle's close. Liquidation
+    is the exchange's own act and is not simulated here."""
+    if state.side is Side.FLAT:
+        return state, None
+    reason: ExitReason | None = None
+    if state.side is Side.LONG:
+        if price <= state.stop_loss_price:
+            reason = ExitReason.STOP_LOSS
+        elif price <= state.trailing_stop_price:
+            reason = ExitReason.TRAILING_STOP
+        elif price >= state.take_profit_price:
+            reason = ExitReason.TAKE_PROFIT
+    else:
+        if price >= state.stop_loss_price:
+            reason = ExitReason.STOP_LOSS
+        elif price >= state.trailing_stop_price:
+            reason = ExitReason.TRAILING_STOP
+        elif price <= state.take_profit_price:
+            reason = ExitReason.TAKE_PROFIT
+    if reason is None:
+        return state, None
+    forming = CandleInput(index, open_ms, price, price, price, price)
+    closed, fill = close_position(state, forming, price, reason, risk)
+    return replace(closed, risk_exit_open_ms=open_ms), fill

@@ -99,6 +99,9 @@ class TradingState:
     daily_pnl: float = 0.0
     daily_entries: int = 0
     halted: bool = False
+    # Open time of the candle during which a live bot's ticker check closed the position
+    # (domain.trading.live.check_ticker); -1 when none. That candle opens no new position.
+    risk_exit_open_ms: int = -1
 
     @property
     def in_position(self) -> bool:
@@ -160,6 +163,8 @@ def step(
             daily_entries=0,
             halted=False,
         )
+    if state.risk_exit_open_ms == candle.open_time_ms:
+        return replace(state, risk_exit_open_ms=-1), fills
     closed = False
     if state.side is not Side.FLAT and state.entry_index < candle.index:
         state, exit_fill = _check_risk(state, candle, params)
