@@ -20,8 +20,10 @@ from adapters.persistence.tables import order_intents
 from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
 from adapters.security.argon2_hasher import fast_test_hasher
 from application.live.bot_worker import BotWorker
+from application.live.evaluate_bot import paper_account
 from domain.bots.bot_state import BotStatus
 from domain.exchange.market import MarketType
+from domain.exchange.order import OrderRequest, OrderSide, OrderType
 from domain.market_data.candle import Candle
 from domain.market_data.timeframe import Timeframe
 from domain.ports.candle_store import CandleKey
@@ -240,3 +242,52 @@ async def test_the_worker_leaves_stopped_bots_alone_and_a_restarted_bot_goes_on(
     state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
     assert state["status"] == "running"
     assert state["last_run_at"] != ran_at
+
+
+@SQLITE
+async def test_a_worker_taking_a_bot_stops_it_when_its_position_is_gone_until_corrected(
+    http: httpx.AsyncClient, replay: Container, wall: FakeClock
+) -> None:
+    candles = walk(CANDLES, seed=11)
+    await store(replay, candles)
+    headers = await sign_up(http, "reconcile@example.com")
+    user_id = (await http.get("/api/v1/auth/me", headers=headers)).json()["id"]
+    bot = await create_bot(
+        http, headers, strategy="ema_crossover", ema_fast=3, ema_slow=8, initial_capital=1000,
+        position_size_perc=50.0, stop_loss_perc=None, take_profit_perc=None,
+    )  # fmt: skip
+    await http.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
+    worker = replay.bot_worker()
+    state: dict[str, Any] = {}
+    for closed in range(1, CANDLES + 1):
+        wall.current = WALL_START + timedelta(seconds=closed * HOUR / 1000 / SPEED + 0.001)
+        await worker.tick()
+        state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
+        if state["in_position"]:
+            break
+    assert state["in_position"], "the walk makes the bot buy"
+
+    # Sold by hand on the exchange while no worker was looking.
+    account = paper_account(user_id)
+    held = await replay.exchange().fetch_spot_free(account, "BTC")
+    await replay.exchange().create_order(
+        account,
+        OrderRequest("BTCUSDT", MarketType.SPOT, OrderSide.SELL, OrderType.MARKET, held, "byhand1"),
+    )
+    restarted = replay.bot_worker()  # a new worker process: it reconciles first
+    wall.advance(timedelta(seconds=0.5))
+    await restarted.tick()
+    state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
+    assert state["status"] == "stopped"
+    assert "Position mismatch on BTCUSDT" in state["last_error_message"]
+    assert "0 BTC" in state["last_error_message"]
+
+    corrected = await http.put(
+        f"/api/v1/bot-states/{bot['id']}", json={"in_position": False}, headers=headers
+    )
+    assert corrected.status_code == 200, corrected.text
+    await http.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
+    wall.advance(timedelta(seconds=1))
+    await replay.bot_worker().tick()
+    state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
+    assert (state["status"], state["in_position"]) == ("running", False)

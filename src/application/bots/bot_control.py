@@ -142,6 +142,8 @@ class UpdateBotState:
             now = self._clock.now()
             for name, value in changes.items():
                 setattr(state, name, value)
+            if changes.get("in_position") is False:
+                state.forget_position()
             if target is not None and BotStatus(target) is not state.status:
                 if BotStatus(target) is BotStatus.PENDING:
                     await ensure_can_start(self._uow, state, self._requires_api_key)

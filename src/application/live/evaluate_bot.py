@@ -395,36 +395,48 @@ class EvaluateBot:
     async def _reconcile_position(
         self, account: ExchangeAccount, config: BotConfig, state: BotState
     ) -> None:
-        """Before trading again after a restart: a futures bot's position must be the
-        exchange's. A mismatch (closed by hand, liquidated, opened elsewhere) stops the
+        """Before trading again after a restart: the position the bot believes in must
+        be on the exchange (a futures position of that side and size; for spot, at least
+        that much of the base asset). A mismatch (closed by hand, liquidated) stops the
         bot with the difference in its error, rather than trade on a wrong belief."""
-        if config.market_type is not MarketType.FUTURES:
-            return
         engine = state.engine
-        try:
-            positions = await self._exchange.fetch_positions(account)
-        except _STOPPING as exc:
-            await self._stop(state, exc.message)
-            return
-        except DomainError:
-            return  # unknown for now: checked again at the next restart of a worker
-        held = next((p for p in positions if p.symbol == config.symbol and p.amount > 0), None)
         if engine is None or not engine.in_position:
             return  # a position the bot did not open is not the bot's to manage
         expected_side = "long" if engine.side is Side.LONG else "short"
         expected = _decimal(engine.quantity)
-        if (
-            held is None
-            or held.side.value != expected_side
-            or abs(held.amount - expected) > expected * _QUANTITY_TOLERANCE
-        ):
-            found = f"{held.side.value} {held.amount}" if held is not None else "no position"
+        try:
+            found = await self._held(account, config, expected_side, expected)
+        except _STOPPING as exc:
+            await self._stop(state, exc.message)
+            return
+        except DomainError:
+            return  # unknown for now: checked again when a worker next takes the bot
+        if found is not None:
             await self._stop(
                 state,
                 f"Position mismatch on {config.symbol}: the bot holds {expected_side} "
-                f"{expected} but the exchange shows {found}; check the account, correct "
-                "the bot state and start it again",
+                f"{expected} but the exchange shows {found}; check the account, set "
+                "in_position to false if the position is gone, and start the bot again",
             )
+
+    async def _held(
+        self, account: ExchangeAccount, config: BotConfig, side: str, expected: Decimal
+    ) -> str | None:
+        """None when the exchange holds the bot's position; else what it holds."""
+        tolerance = expected * _QUANTITY_TOLERANCE
+        if config.market_type is MarketType.SPOT:
+            market = await self._exchange.fetch_market(config.market_type, config.symbol)
+            free = await self._exchange.fetch_spot_free(account, market.base)
+            return None if free >= expected - tolerance else f"{free} {market.base}"
+        positions = await self._exchange.fetch_positions(account)
+        held = next((p for p in positions if p.symbol == config.symbol and p.amount > 0), None)
+        if (
+            held is not None
+            and held.side.value == side
+            and abs(held.amount - expected) <= tolerance
+        ):
+            return None
+        return f"{held.side.value} {held.amount}" if held is not None else "no position"
 
     async def _failed_read(self, state: BotState, exc: DomainError, filled: int) -> Evaluation:
         if isinstance(exc, _STOPPING):

@@ -141,6 +141,20 @@ class BotState:
         self.last_updated_at = now
         return self.status if self.status is not before else None
 
+    def forget_position(self) -> None:
+        """An operator says the position is gone (closed by hand on the exchange): the
+        engine forgets it too, so the bot starts again flat."""
+        if self.engine is not None:
+            self.engine = self.engine.without_position()
+        self.in_position = False
+        self.position_side = None
+        self.entry_price = None
+        self.current_position_size_coins = None
+        self.stop_loss_price = None
+        self.take_profit_price = None
+        self.trailing_stop_price = None
+        self.max_price_since_entry = None
+
     def stop_with_error(self, message: str, now: datetime) -> None:
         self.stop(now)
         self.last_error_message = message[:1000]

@@ -124,6 +124,28 @@ class TradingState:
             liquidation_price=self.liquidation_price,
         )
 
+    def without_position(self) -> TradingState:
+        """The position forgotten (closed outside the bot, at a price nobody told it):
+        its cost returns to cash, as if closed at the entry price without fees."""
+        if self.side is Side.FLAT:
+            return self
+        return replace(
+            self,
+            cash=self.cash + self.entry_cost,
+            side=Side.FLAT,
+            quantity=0.0,
+            entry_price=0.0,
+            entry_index=-1,
+            entry_fee=0.0,
+            entry_cost=0.0,
+            margin=0.0,
+            stop_loss_price=NAN,
+            take_profit_price=NAN,
+            trailing_stop_price=NAN,
+            extreme_price=NAN,
+            liquidation_price=NAN,
+        )
+
     def entries_blocked(self, params: RiskParams) -> bool:
         """No new entries today: a daily limit was reached (the bot is `waiting`)."""
         return self.halted or self.daily_entries >= params.max_daily_trades
