@@ -119,3 +119,20 @@ def test_the_engine_state_survives_storage_exactly(
         a, b = getattr(original, f.name), getattr(restored, f.name)
         assert a == b or (math.isnan(a) and math.isnan(b)), f.name
     assert decode_trading_state(None) is None
+
+
+def test_forgetting_a_position_returns_its_cost_to_the_engines_cash() -> None:
+    bot = state(BotStatus.STOPPED)
+    risk = RiskParams(fee_rate=0.0, stop_loss_perc=50.0)
+    progress = advance(
+        TradingState(cash=1000.0), rising(), "ema_crossover",
+        StrategyParams(ema_fast=2, ema_slow=3), risk, None,
+    )  # fmt: skip
+    bot.record_progress(progress, risk, NOW)
+    assert bot.engine is not None and bot.engine.in_position
+    bot.forget_position()
+    assert bot.engine.side is Side.FLAT
+    assert bot.engine.cash == 1000.0
+    assert (bot.in_position, bot.entry_price, bot.stop_loss_price) == (False, None, None)
+    flat = bot.engine
+    assert flat.without_position() is flat
