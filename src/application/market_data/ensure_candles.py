@@ -40,8 +40,10 @@ class EnsureCandles:
         for range_start, range_end in missing:
             since = range_start
             while since <= range_end:
+                # No bigger page than the range needs: exchanges weigh a request by it.
+                wanted = min(PAGE_SIZE, (range_end - since) // step + 1)
                 page = await self._exchange.fetch_candles(
-                    key.market_type, key.symbol, key.timeframe, since, PAGE_SIZE
+                    key.market_type, key.symbol, key.timeframe, since, wanted
                 )
                 page = [c for c in page if since <= c.open_time_ms <= range_end]
                 if page:
