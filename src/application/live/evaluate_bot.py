@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from application.api_keys.exchange_account import decrypt_account
+from application.live.holdings import position_mismatch, sellable_amount
 from application.market_data.ensure_candles import EnsureCandles
 from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import ACTIVE_STATUSES, BotState, BotStatus
@@ -25,7 +26,6 @@ from domain.exchange.errors import (
     ExchangeUnavailable,
     InsufficientFunds,
     InvalidCredentials,
-    OrderRejected,
 )
 from domain.exchange.market import MarketType
 from domain.exchange.order import Order, OrderRequest, OrderSide, OrderStatus, OrderType
@@ -42,9 +42,6 @@ from domain.trading.risk_params import RiskParams
 
 # Errors that stop the bot: retrying cannot help until the user acts.
 _STOPPING = (InvalidCredentials, InsufficientFunds)
-# Exchange amounts are rounded to the market's step: a position within this relative
-# difference of the engine's quantity is the bot's.
-_QUANTITY_TOLERANCE = Decimal("0.01")
 # Errors after which the order's fate is unknown or worth retrying: keep the intent.
 _RETRYABLE = (ExchangeUnavailable, ExchangeRateLimited)
 
@@ -291,7 +288,7 @@ class EvaluateBot:
         self, account: ExchangeAccount, config: BotConfig, state: BotState, intent: OrderIntent
     ) -> int:
         try:
-            amount = await self._sellable(account, intent)
+            amount = await sellable_amount(self._exchange, account, intent)
             request = OrderRequest(
                 symbol=intent.symbol,
                 market_type=intent.market_type,
@@ -317,17 +314,6 @@ class EvaluateBot:
             return 0
         await self._record(config, intent, order)
         return 1
-
-    async def _sellable(self, account: ExchangeAccount, intent: OrderIntent) -> Decimal:
-        """A spot exit sells what is actually held: exchanges that charge the buy's fee
-        in the bought asset (Binance without BNB) leave slightly less than was bought."""
-        if intent.market_type is not MarketType.SPOT or intent.side is not OrderSide.SELL:
-            return intent.amount
-        market = await self._exchange.fetch_market(intent.market_type, intent.symbol)
-        held = market.round_amount(await self._exchange.fetch_spot_free(account, market.base))
-        if held <= 0:
-            raise OrderRejected(f"no {market.base} left to sell")
-        return min(intent.amount, held)
 
     async def _record(self, config: BotConfig, intent: OrderIntent, order: Order) -> None:
         price = order.average_price or order.price or Decimal(0)
@@ -405,7 +391,9 @@ class EvaluateBot:
         expected_side = "long" if engine.side is Side.LONG else "short"
         expected = _decimal(engine.quantity)
         try:
-            found = await self._held(account, config, expected_side, expected)
+            found = await position_mismatch(
+                self._exchange, account, config, expected_side, expected
+            )
         except _STOPPING as exc:
             await self._stop(state, exc.message)
             return
@@ -418,25 +406,6 @@ class EvaluateBot:
                 f"{expected} but the exchange shows {found}; check the account, set "
                 "in_position to false if the position is gone, and start the bot again",
             )
-
-    async def _held(
-        self, account: ExchangeAccount, config: BotConfig, side: str, expected: Decimal
-    ) -> str | None:
-        """None when the exchange holds the bot's position; else what it holds."""
-        tolerance = expected * _QUANTITY_TOLERANCE
-        if config.market_type is MarketType.SPOT:
-            market = await self._exchange.fetch_market(config.market_type, config.symbol)
-            free = await self._exchange.fetch_spot_free(account, market.base)
-            return None if free >= expected - tolerance else f"{free} {market.base}"
-        positions = await self._exchange.fetch_positions(account)
-        held = next((p for p in positions if p.symbol == config.symbol and p.amount > 0), None)
-        if (
-            held is not None
-            and held.side.value == side
-            and abs(held.amount - expected) <= tolerance
-        ):
-            return None
-        return f"{held.side.value} {held.amount}" if held is not None else "no position"
 
     async def _failed_read(self, state: BotState, exc: DomainError, filled: int) -> Evaluation:
         if isinstance(exc, _STOPPING):
