@@ -291,3 +291,33 @@ async def test_a_worker_taking_a_bot_stops_it_when_its_position_is_gone_until_co
     await replay.bot_worker().tick()
     state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
     assert (state["status"], state["in_position"]) == ("running", False)
+
+
+@SQLITE
+async def test_a_bot_waits_on_its_daily_trade_cap_and_runs_again_after_midnight_utc(
+    http: httpx.AsyncClient, replay: Container, wall: FakeClock
+) -> None:
+    candles = walk(CANDLES, seed=5)
+    await store(replay, candles)
+    headers = await sign_up(http, "daily@example.com")
+    bot = await create_bot(
+        http, headers, strategy="ema_crossover", ema_fast=3, ema_slow=8, max_daily_trades=1,
+        stop_loss_perc=None, take_profit_perc=None,
+    )  # fmt: skip
+    await http.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
+    worker = replay.bot_worker()
+    seen: list[tuple[int, str, int]] = []  # (replayed day, status, daily trades)
+    for closed in range(1, CANDLES + 1):
+        wall.current = WALL_START + timedelta(seconds=closed * HOUR / 1000 / SPEED + 0.001)
+        await worker.tick()
+        state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
+        day = (T0 + closed * HOUR) // (24 * HOUR)
+        seen.append((day, state["status"], state["daily_trades_count"]))
+    waiting_days = {day for day, status, _ in seen if status == "waiting"}
+    assert waiting_days, "one entry a day makes the bot wait"
+    for day in waiting_days:
+        assert all(count <= 1 for d, _, count in seen if d == day)
+        next_day = [(status, count) for d, status, count in seen if d == day + 1]
+        if next_day:
+            # The first look of the new day: counters at zero, running again.
+            assert next_day[0] == ("running", 0)
