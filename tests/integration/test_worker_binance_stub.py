@@ -297,10 +297,13 @@ async def test_revoked_credentials_stop_the_bot_at_its_next_order_with_a_clear_e
     await live.close(entry)
 
     state = await live.state(bot_id)
-    assert (state["status"], state["last_error_message"]) == ("stopped", "Invalid API credentials")
+    assert state["status"] == "stopped"
+    # Ours, the exchange's own words, and the order that failed.
+    assert state["last_error_message"].startswith("Invalid API credentials: Invalid API-key")
+    assert state["last_error_message"].endswith("(sending buy BTCUSDT)")
     assert [r.status for r in live.stub.requests_to("/api/v3/order", "POST")] == [401]
     assert [(i.status, i.error) for i in await live.intents(bot_id)] == [
-        ("failed", "Invalid API credentials")
+        ("failed", state["last_error_message"])
     ]
     assert await live.close(entry + 1) == 0
 
@@ -313,7 +316,9 @@ async def test_insufficient_funds_stop_the_bot_with_a_clear_error(live: Live) ->
     await live.run(range(entry + 1))
 
     state = await live.state(bot_id)
-    assert (state["status"], state["last_error_message"]) == ("stopped", "Insufficient funds")
+    assert state["status"] == "stopped"
+    assert state["last_error_message"].startswith("Insufficient funds")
+    assert "(sending buy BTCUSDT)" in state["last_error_message"]
     assert live.stub.orders(KEY) == []
     assert await live.trades() == []
     assert await live.close(entry + 1) == 0

@@ -62,6 +62,16 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
+def _explain(exc: DomainError) -> str:
+    """The error for a bot's last_error_message: ours, and the exchange's own words."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    if details.get("reason"):
+        return f"{exc.message}: {details['reason']}"
+    if "needed" in details and "available" in details:
+        return f"{exc.message}: needed {details['needed']}, available {details['available']}"
+    return exc.message
+
+
 def _adopt(state: BotState, fresh: BotState) -> None:
     """Make `state` the stored copy `fresh` (same object, so callers see the update)."""
     for name in BotState.__dataclass_fields__:
@@ -233,7 +243,7 @@ class EvaluateBot:
                 )
             await self._exchange.set_leverage(account, config.symbol, config.leverage)
         except _STOPPING as exc:
-            await self._stop(state, exc.message)
+            await self._stop(state, _explain(exc))
             return False
         except DomainError:
             return False  # try again at the next evaluation
@@ -302,8 +312,9 @@ class EvaluateBot:
         except _RETRYABLE:
             return 0  # stays pending; settled at the next evaluation
         except _STOPPING as exc:
-            await self._fail(intent, exc.message)
-            await self._stop(state, exc.message)
+            reason = f"{_explain(exc)} (sending {intent.side.value} {intent.symbol})"
+            await self._fail(intent, reason)
+            await self._stop(state, reason)
             return 0
         except DomainError as exc:
             await self._fail(intent, exc.message)
@@ -395,7 +406,7 @@ class EvaluateBot:
                 self._exchange, account, config, expected_side, expected
             )
         except _STOPPING as exc:
-            await self._stop(state, exc.message)
+            await self._stop(state, _explain(exc))
             return
         except DomainError:
             return  # unknown for now: checked again when a worker next takes the bot
@@ -409,7 +420,7 @@ class EvaluateBot:
 
     async def _failed_read(self, state: BotState, exc: DomainError, filled: int) -> Evaluation:
         if isinstance(exc, _STOPPING):
-            await self._stop(state, exc.message)
+            await self._stop(state, _explain(exc))
         else:
             await self._events.publish(bot_error(state.user_id, state.bot_config_id, exc.message))
         return Evaluation(state.status, 0, filled)
