@@ -5,12 +5,8 @@ the replay of stored candles (so that candles close every second or so)."""
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
@@ -32,11 +28,11 @@ from domain.market_data.timeframe import Timeframe
 from domain.ports.candle_store import CandleKey
 from entrypoints.container import Container, build_container, close_container
 from entrypoints.http.app import create_app
-from entrypoints.settings import ENV_NAMES, Settings
+from entrypoints.settings import Settings
 from tests.integration.bots_api import create_bot, sign_up
+from tests.integration.worker_processes import evaluations, start_worker, worker_env
 from tests.support.fakes import OutboxMailer
 
-TRADEBOT = Path(sys.executable).parent / "tradebot"
 HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 REPLAY_START = T0 + 48 * HOUR  # two days of history before the replay starts
@@ -65,44 +61,17 @@ def replay_settings(settings: Settings, seconds_per_candle: float) -> Settings:
 
 
 def process_env(settings: Settings, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES.values()}
-    env.pop("TRADEBOT_FAILPOINTS", None)
+    """A worker on the paper exchange fed by the replay of the stored candles."""
     assert settings.paper_replay_start is not None
-    env.update(
-        TRADEBOT_DATABASE_URL=settings.database_url,
-        TRADEBOT_JWT_SECRET=settings.jwt_secret or "",
-        TRADEBOT_FERNET_KEYS=",".join(settings.fernet_keys),
+    return worker_env(
+        settings,
+        tmp_path,
         TRADEBOT_EXCHANGE="paper",
         TRADEBOT_PAPER_FEED="replay",
         TRADEBOT_PAPER_REPLAY_SPEED=str(settings.paper_replay_speed),
         TRADEBOT_PAPER_REPLAY_START=settings.paper_replay_start.isoformat(),
-        TRADEBOT_AUTO_MIGRATE="false",
-        TRADEBOT_LOG_JSON="true",
-        TRADEBOT_DATA_DIR=str(tmp_path / "data"),
-        TRADEBOT_WORKER_POLL_SECONDS="0.1",
-        TRADEBOT_WORKER_LEASE_SECONDS="2",
+        **extra,
     )
-    env.update(extra)
-    return env
-
-
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log:
-        return subprocess.Popen([str(TRADEBOT), "worker"], env=env, stdout=log, stderr=log)
-
-
-def evaluations(log_path: Path) -> list[dict[str, Any]]:
-    """The structured `evaluated` lines of a worker's JSON log (a killed worker's last
-    line may be cut short: skipped)."""
-    found = []
-    for line in log_path.read_text(errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(entry, dict) and "evaluation" in entry:
-            found.append({**entry["evaluation"], "time": datetime.fromisoformat(entry["time"])})
-    return found
 
 
 @pytest.fixture

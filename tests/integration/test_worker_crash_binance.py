@@ -1,0 +1,133 @@
+"""`tradebot worker` trading through ccxt against the loopback Binance stub, killed
+with SIGKILL right after committing its decisions and right after an order came back,
+several times in a row: the stub ends with exactly one order per decision, and every
+fill is a trade.
+
+Binance candles close in real time, so the bots are set up as if they had been running
+and had not yet seen the newest two closed minutes: the first evaluation of each bot
+after a (re)start decides an entry and an exit at once, with no waiting."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+from sqlalchemy import func, select
+
+from adapters.persistence.tables import order_intents, trades
+from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
+from adapters.security.argon2_hasher import fast_test_hasher
+from entrypoints.container import Container, build_container, close_container
+from entrypoints.http.app import create_app
+from entrypoints.settings import Settings
+from tests.integration import exchange_fixtures
+from tests.integration.binance_stub import BinanceStub
+from tests.integration.bots_api import create_bot, sign_up
+from tests.integration.worker_processes import start_worker, worker_env
+from tests.support.fakes import OutboxMailer
+
+binance_stub = exchange_fixtures.binance_stub
+
+MINUTE = 60_000
+KEY = "CrashKey0123456789abcdefGHIJ"
+SECRET = "CrashSecret0123456789abcdefKLMN"
+BOTS = 4
+# Flat, then up through the slow EMA (a cross up: entry), then down through it (exit).
+CLOSES = [100.0] * 37 + [99.0, 110.0, 90.0]
+POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@pytest.fixture
+async def api(settings: Settings, binance_stub: BinanceStub) -> AsyncIterator[Container]:
+    container = build_container(
+        msgspec.structs.replace(
+            settings, exchange="binance", binance_base_url=binance_stub.base_url
+        )
+    )
+    container.password_hasher.override(fast_test_hasher())
+    container.rate_limiter.override(DisabledRateLimiter())
+    container.mailer.override(OutboxMailer())
+    yield container
+    await close_container(container)
+    container.unwire()
+
+
+@POSTGRESQL
+async def test_sigkill_around_binance_orders_never_duplicates_an_order_nor_loses_a_fill(
+    api: Container, binance_stub: BinanceStub, tmp_path: Path
+) -> None:
+    newest_closed = (int(time.time() * 1000) // MINUTE - 1) * MINUTE
+    first = newest_closed - (len(CLOSES) - 1) * MINUTE
+    rows = [[first + i * MINUTE, c, c + 0.5, c - 0.5, c, 1.0] for i, c in enumerate(CLOSES)]
+    binance_stub.set_klines("BTCUSDT", "spot", rows)
+    binance_stub.set_price("BTCUSDT", "100")
+    binance_stub.add_account(KEY, SECRET, spot={"USDT": "100000"})
+
+    transport = httpx.ASGITransport(app=create_app(api), client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        headers = await sign_up(http, "crash.binance@example.com")
+        key = await http.post(
+            "/api/v1/api-keys/", json={"api_key": KEY, "secret_key": SECRET}, headers=headers
+        )
+        assert key.status_code == 201, key.text
+        user_id = (await http.get("/api/v1/auth/me", headers=headers)).json()["id"]
+        for n in range(BOTS):
+            bot = await create_bot(
+                http, headers, name=f"bot {n}", timeframe="1m", strategy="ema_crossover",
+                ema_fast=2, ema_slow=5, position_size_perc=50.0, stop_loss_perc=None,
+                take_profit_perc=None, api_key_id=key.json()["id"],
+            )  # fmt: skip
+            await http.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
+            async with api.uow() as uow:
+                state = await uow.bot_states.get(user_id, bot["id"])
+                assert state is not None
+                state.series_start_ms = first
+                state.last_candle_ms = newest_closed - 2 * MINUTE
+                await uow.bot_states.update(state)
+                await uow.commit()
+
+    base_env = worker_env(
+        api.settings(),
+        tmp_path,
+        TRADEBOT_EXCHANGE="binance",
+        TRADEBOT_BINANCE_BASE_URL=binance_stub.base_url,
+        TRADEBOT_WORKER_CONCURRENCY="1",  # bots one after another: each kill lands as planned
+    )
+    log_path = tmp_path / "worker.log"
+    # After the first bot commits its two decisions; after its first order returns (not
+    # recorded); after its second; after the second bot commits; after its second order.
+    crashes = [
+        "intents_committed=1",
+        "order_sent=1",
+        "order_sent=1",
+        "intents_committed=1",
+        "order_sent=2",
+    ]
+    for failpoint in crashes:
+        worker = start_worker({**base_env, "TRADEBOT_FAILPOINTS": failpoint}, log_path)
+        assert worker.wait(60) == -signal.SIGKILL, (failpoint, log_path.read_text()[-3000:])
+    survivor = start_worker(base_env, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and await _count(api, trades) < 2 * BOTS:
+        time.sleep(0.3)
+    survivor.send_signal(signal.SIGTERM)
+    assert survivor.wait(30) == 0, log_path.read_text()[-3000:]
+
+    orders = binance_stub.orders(KEY)
+    client_ids = [o.client_order_id for o in orders]
+    async with api.engine().connect() as connection:
+        intents = (await connection.execute(select(order_intents))).all()
+    assert len(intents) == 2 * BOTS, "an entry and an exit per bot"
+    assert {i.status for i in intents} == {"filled"}
+    assert sorted(client_ids) == sorted(i.client_order_id for i in intents), "one order each"
+    assert await _count(api, trades) == len(orders) == 2 * BOTS, "every fill is a trade"
+
+
+async def _count(api: Container, table: object) -> int:
+    async with api.engine().connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(table))).scalar())
