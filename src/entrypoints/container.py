@@ -13,6 +13,7 @@ from dependency_injector import containers, providers
 
 from adapters.backtest.numba_kernel import NumbaBacktestKernel
 from adapters.events.in_process_bus import InProcessEventBus
+from adapters.events.redis_bus import RedisEventBus
 from adapters.exchange.ccxt_gateway import CcxtExchangeGateway, CcxtSettings
 from adapters.exchange.exchange_probe import ExchangeProbe
 from adapters.exchange.paper.paper_exchange import PaperExchange, PaperSettings
@@ -65,6 +66,7 @@ from application.trades.trades import GetTrade, ListTrades, RecordTrade
 from application.users.local_account import EnsureLocalAccount
 from application.users.manage_users import ListUsers, SetUserActive
 from domain.ports.clock import Clock
+from domain.ports.event_bus import EventBus
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer
 from domain.ports.readiness_probe import ReadinessProbe
@@ -90,6 +92,13 @@ def _delivery_mailer(settings: Settings) -> Mailer:
 def _rate_limiter(settings: Settings) -> LimitsRateLimiter:
     storage = redis_storage(settings.redis_url) if settings.redis_url else memory_storage()
     return LimitsRateLimiter(storage)
+
+
+def _event_bus(settings: Settings, clock: Clock) -> EventBus:
+    """Redis when configured, so that every process's events reach every client."""
+    if settings.redis_url:
+        return RedisEventBus(settings.redis_url, clock)
+    return InProcessEventBus(clock)
 
 
 def _readiness_probes(
@@ -281,7 +290,7 @@ class Container(containers.DeclarativeContainer):
         EnsureCandles, exchange=exchange, store=candle_store, clock=clock
     )
     import_candles = providers.Factory(ImportCandles, store=candle_store)
-    event_bus = providers.Singleton(InProcessEventBus, clock=clock)
+    event_bus = providers.Singleton(_event_bus, settings, clock)
     evaluate_bot = providers.Factory(
         EvaluateBot,
         uow=uow,
@@ -338,4 +347,5 @@ async def close_container(container: Container) -> None:
     mailer = container.mailer()
     await mailer.drain()
     await container.exchange().close()
+    await container.event_bus().close()
     await container.engine().dispose()

@@ -14,7 +14,11 @@ class EventBus(Protocol):
         ...
 
     def subscribe(self, user_id: int, after_id: int | None = None) -> AsyncIterator[DeliveredEvent]:
-        """The user's events from now on, first replaying those after `after_id` still in
-        the bounded history. A subscriber that falls too far behind is dropped: its
+        """The user's events from the first read of the iterator on (or from the call, in
+        one process), first replaying those after `after_id` still in the bounded history. A subscriber that falls too far behind is dropped: its
         iterator ends, and it may resubscribe with the last id it saw."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections (on shutdown)."""
         ...
