@@ -36,6 +36,7 @@ from adapters.rate_limit.limits_rate_limiter import (
 from adapters.redis_probe import RedisProbe
 from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.security.jwt_codec import JwtAccessTokenCodec
+from adapters.streams.ticket_store import MemoryStreamTickets, RedisStreamTickets
 from adapters.system_clock import SystemClock
 from adapters.vault.fernet_vault import FernetVault
 from application.api_keys.create_api_key import CreateApiKey
@@ -46,6 +47,7 @@ from application.auth.login import Login
 from application.auth.register_user import RegisterUser
 from application.auth.request_password_reset import RequestPasswordReset
 from application.auth.reset_password import ResetPassword
+from application.auth.stream_access import AuthenticateStream
 from application.backtesting.manage_backtests import DeleteBacktest, GetBacktest, ListBacktests
 from application.backtesting.run_backtest import RunBacktest
 from application.bots.bot_configs import (
@@ -70,6 +72,7 @@ from domain.ports.event_bus import EventBus
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer
 from domain.ports.readiness_probe import ReadinessProbe
+from domain.ports.stream_tickets import StreamTickets
 from entrypoints.failpoints import failpoints
 from entrypoints.settings import Settings
 
@@ -99,6 +102,13 @@ def _event_bus(settings: Settings, clock: Clock) -> EventBus:
     if settings.redis_url:
         return RedisEventBus(settings.redis_url, clock)
     return InProcessEventBus(clock)
+
+
+def _stream_tickets(settings: Settings, clock: Clock) -> StreamTickets:
+    """Redis when configured, so that a ticket works on every API process."""
+    if settings.redis_url:
+        return RedisStreamTickets(settings.redis_url)
+    return MemoryStreamTickets(clock)
 
 
 def _readiness_probes(
@@ -270,6 +280,7 @@ class Container(containers.DeclarativeContainer):
     rotate_vault_keys = providers.Factory(RotateVaultKeys, uow=uow, vault=vault, clock=clock)
 
     requires_api_key = providers.Callable(_requires_api_key, settings)
+    event_bus = providers.Singleton(_event_bus, settings, clock)
     create_bot_config = providers.Factory(CreateBotConfig, uow=uow, exchange=exchange, clock=clock)
     get_bot_config = providers.Factory(GetBotConfig, uow=uow)
     list_bot_configs = providers.Factory(ListBotConfigs, uow=uow)
@@ -277,10 +288,18 @@ class Container(containers.DeclarativeContainer):
     delete_bot_config = providers.Factory(DeleteBotConfig, uow=uow)
     get_bot_state = providers.Factory(GetBotState, uow=uow)
     change_bot_status = providers.Factory(
-        ChangeBotStatus, uow=uow, clock=clock, requires_api_key=requires_api_key
+        ChangeBotStatus,
+        uow=uow,
+        clock=clock,
+        requires_api_key=requires_api_key,
+        events=event_bus,
     )
     update_bot_state = providers.Factory(
-        UpdateBotState, uow=uow, clock=clock, requires_api_key=requires_api_key
+        UpdateBotState,
+        uow=uow,
+        clock=clock,
+        requires_api_key=requires_api_key,
+        events=event_bus,
     )
     record_trade = providers.Factory(RecordTrade, uow=uow)
     get_trade = providers.Factory(GetTrade, uow=uow)
@@ -290,7 +309,10 @@ class Container(containers.DeclarativeContainer):
         EnsureCandles, exchange=exchange, store=candle_store, clock=clock
     )
     import_candles = providers.Factory(ImportCandles, store=candle_store)
-    event_bus = providers.Singleton(_event_bus, settings, clock)
+    stream_tickets = providers.Singleton(_stream_tickets, settings, clock)
+    authenticate_stream = providers.Factory(
+        AuthenticateStream, uow=uow, authenticate=authenticate, tickets=stream_tickets
+    )
     evaluate_bot = providers.Factory(
         EvaluateBot,
         uow=uow,

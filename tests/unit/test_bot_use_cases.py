@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from adapters.events.in_process_bus import InProcessEventBus
 from application.bots.bot_configs import (
     CreateBotConfig,
     CreateBotConfigCommand,
@@ -94,7 +95,9 @@ async def create_bot(
 def control(
     uow: FakeUnitOfWork, clock: FakeClock, requires_api_key: bool = True
 ) -> ChangeBotStatus:
-    return ChangeBotStatus(uow, clock, requires_api_key=requires_api_key)
+    return ChangeBotStatus(
+        uow, clock, requires_api_key=requires_api_key, events=InProcessEventBus(clock)
+    )
 
 
 def a_trade(bot_id: int, user_id: int = ALICE, **changes: Any) -> Trade:
@@ -257,7 +260,7 @@ async def test_status_changes_follow_the_state_machine(
     config = await create_bot(uow, exchange, clock)
     assert config.id is not None
     bot = control(uow, clock, requires_api_key=False)
-    put_state = UpdateBotState(uow, clock, requires_api_key=False)
+    put_state = UpdateBotState(uow, clock, requires_api_key=False, events=InProcessEventBus(clock))
 
     await bot.start(ALICE, config.id)
     with pytest.raises(IllegalTransition):
@@ -277,7 +280,7 @@ async def test_runtime_fields_are_corrected_only_while_the_bot_rests(
 ) -> None:
     config = await create_bot(uow, exchange, clock)
     assert config.id is not None
-    put_state = UpdateBotState(uow, clock, requires_api_key=False)
+    put_state = UpdateBotState(uow, clock, requires_api_key=False, events=InProcessEventBus(clock))
 
     corrected = await put_state.execute(
         UpdateBotStateCommand(ALICE, config.id, {"daily_trades_count": 2, "in_position": True})

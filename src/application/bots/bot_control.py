@@ -10,7 +10,9 @@ from application.bots.stale_retry import retry_on_stale
 from domain.bots.bot_state import BotState, BotStatus
 from domain.bots.errors import BotConfigNotFound, BotIsRunning, BotStateNotFound
 from domain.errors import InvalidInput
+from domain.events import bot_state_changed
 from domain.ports.clock import Clock
+from domain.ports.event_bus import EventBus
 from domain.ports.unit_of_work import UnitOfWork
 
 # The worker owns these while the bot is active; an operator may correct them only
@@ -65,10 +67,13 @@ async def ensure_can_start(uow: UnitOfWork, state: BotState, requires_api_key: b
 class ChangeBotStatus:
     """POST /bot-configs/{id}/start | stop | pause."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, requires_api_key: bool) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, requires_api_key: bool, events: EventBus
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._requires_api_key = requires_api_key
+        self._events = events
 
     async def start(self, user_id: int, bot_config_id: int) -> BotState:
         """stopped or paused → pending."""
@@ -83,13 +88,21 @@ class ChangeBotStatus:
         return await self._apply(user_id, bot_config_id, BotStatus.PAUSED)
 
     async def _apply(self, user_id: int, bot_config_id: int, target: BotStatus) -> BotState:
-        return await retry_on_stale(lambda: self._apply_once(user_id, bot_config_id, target))
+        before: list[BotStatus] = []
+        state = await retry_on_stale(
+            lambda: self._apply_once(user_id, bot_config_id, target, before)
+        )
+        await _announce(self._events, state, before[-1])
+        return state
 
-    async def _apply_once(self, user_id: int, bot_config_id: int, target: BotStatus) -> BotState:
+    async def _apply_once(
+        self, user_id: int, bot_config_id: int, target: BotStatus, before: list[BotStatus]
+    ) -> BotState:
         async with self._uow:
             state = await self._uow.bot_states.get(user_id, bot_config_id)
             if state is None:
                 raise BotConfigNotFound()
+            before.append(state.status)
             now = self._clock.now()
             if target is BotStatus.STOPPED:
                 state.stop(now)
@@ -114,15 +127,23 @@ class UpdateBotState:
     """PUT /bot-states: a `status` goes through the state machine (409 when illegal);
     runtime fields may be corrected only while the bot is stopped or paused."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, requires_api_key: bool) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, requires_api_key: bool, events: EventBus
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._requires_api_key = requires_api_key
+        self._events = events
 
     async def execute(self, command: UpdateBotStateCommand) -> BotState:
-        return await retry_on_stale(lambda: self._execute_once(command))
+        before: list[BotStatus] = []
+        state = await retry_on_stale(lambda: self._execute_once(command, before))
+        await _announce(self._events, state, before[-1])
+        return state
 
-    async def _execute_once(self, command: UpdateBotStateCommand) -> BotState:
+    async def _execute_once(
+        self, command: UpdateBotStateCommand, before: list[BotStatus]
+    ) -> BotState:
         changes = dict(command.changes)
         unknown = set(changes) - RUNTIME_FIELDS - {"status"}
         if unknown:
@@ -134,6 +155,7 @@ class UpdateBotState:
             state = await self._uow.bot_states.get(command.user_id, command.bot_config_id)
             if state is None:
                 raise BotStateNotFound()
+            before.append(state.status)
             if changes and state.is_active:
                 raise BotIsRunning(
                     "Stop or pause the bot before correcting its runtime state",
@@ -152,3 +174,10 @@ class UpdateBotState:
             await self._uow.bot_states.update(state)
             await self._uow.commit()
         return state
+
+
+async def _announce(events: EventBus, state: BotState, before: BotStatus) -> None:
+    if state.status is not before:
+        await events.publish(
+            bot_state_changed(state.user_id, state.bot_config_id, state.status.value)
+        )

@@ -14,9 +14,10 @@ class EventBus(Protocol):
         ...
 
     def subscribe(self, user_id: int, after_id: int | None = None) -> AsyncIterator[DeliveredEvent]:
-        """The user's events from the first read of the iterator on (or from the call, in
-        one process), first replaying those after `after_id` still in the bounded history. A subscriber that falls too far behind is dropped: its
-        iterator ends, and it may resubscribe with the last id it saw."""
+        """The user's events from the first read of the iterator on (from the call, in
+        one process), first replaying those after `after_id` still in the bounded
+        history. A subscriber that falls too far behind is dropped: its iterator ends,
+        and it may resubscribe with the last id it saw."""
         ...
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ from entrypoints.http.controllers.bot_configs import BotConfigController
 from entrypoints.http.controllers.bot_control import BotControlController
 from entrypoints.http.controllers.bot_states import BotStateController
 from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.streams import StreamController
 from entrypoints.http.controllers.trades import TradeController
 from entrypoints.http.controllers.trading_config import TradingConfigController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -56,6 +57,7 @@ def create_app(container: Container, with_worker: bool = False) -> Litestar:
             TradeController,
             TradingConfigController,
             BacktestController,
+            StreamController,
         ],
         response_class=DecimalNumberResponse,
         plugins=[DecimalAsNumberSchema()],

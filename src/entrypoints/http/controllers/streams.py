@@ -1,0 +1,178 @@
+"""The user's live events: Server-Sent Events and WebSocket, and the one-time tickets
+that let a browser open them without putting a JWT in a URL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, WebSocket, get, post, websocket
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import Parameter, SkipValidation
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from adapters.streams.ticket_store import TICKET_SECONDS
+from application.auth.stream_access import AuthenticateStream
+from domain.errors import AuthenticationFailed
+from domain.events import DeliveredEvent
+from domain.users.user import User
+from entrypoints.http.dependencies import USER_ID_STATE_KEY, provide_current_user, use_case
+from entrypoints.http.errors import error_responses
+
+# WebSocket close codes: 4401 = not authenticated (4000-4999 are the application's);
+# 1013 = try again later (the client fell too far behind and was dropped).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TOO_SLOW = 1013
+
+
+class StreamTicketResponse(msgspec.Struct, kw_only=True):
+    ticket: str
+    expires_in: int
+
+
+def _wire(event: DeliveredEvent) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "data": event.data, "at": event.at.isoformat()}
+
+
+def _after_id(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+async def _sse_messages(
+    events: AsyncIterator[DeliveredEvent], keepalive_seconds: float
+) -> AsyncIterator[ServerSentEventMessage]:
+    """Each event with its id; a comment line whenever nothing happened for a while, so
+    proxies keep the connection open. Ends when the bus drops a too-slow client."""
+    pending: asyncio.Future[DeliveredEvent] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(events))
+            done, _ = await asyncio.wait({pending}, timeout=keepalive_seconds)
+            if not done:
+                yield ServerSentEventMessage(data=None, comment="keep-alive")
+                continue
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield ServerSentEventMessage(
+                data=msgspec.json.encode(_wire(event)).decode(), event=event.type, id=event.id
+            )
+    finally:
+        if pending is not None:
+            pending.cancel()
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class StreamController(Controller):
+    path = "/api/v1"
+    tags = ["Streaming"]
+
+    @post(
+        "/auth/stream-ticket",
+        status_code=201,
+        summary="A one-time ticket for ?ticket= on the event streams",
+        description=f"Valid {TICKET_SECONDS} s, once, for the user who asked for it.",
+        dependencies={
+            "current_user": Provide(provide_current_user),
+            "stream_access": use_case("authenticate_stream"),
+        },
+        responses=error_responses(401),
+    )
+    async def stream_ticket(
+        self,
+        current_user: NamedDependency[SkipValidation[User]],
+        stream_access: NamedDependency[SkipValidation[AuthenticateStream]],
+    ) -> StreamTicketResponse:
+        ticket = await stream_access.issue_ticket(current_user)
+        return StreamTicketResponse(ticket=ticket, expires_in=TICKET_SECONDS)
+
+    @get(
+        "/stream/events",
+        summary="The user's events as Server-Sent Events",
+        description=(
+            "Bot state changes, trades, bot errors and backtest progress, each with an "
+            "`id:`; send `Last-Event-ID` to get what was missed (bounded history). "
+            "Authenticate with the Authorization header or `?ticket=`; a JWT in the URL is "
+            "refused. A comment line keeps the connection alive every 15 s."
+        ),
+        dependencies={"stream_access": use_case("authenticate_stream")},
+        responses=error_responses(401),
+    )
+    async def events(
+        self,
+        request: Request[Any, Any, Any],
+        stream_access: NamedDependency[SkipValidation[AuthenticateStream]],
+        ticket: str | None = Parameter(query="ticket", default=None, max_length=200),
+        last_event_id: str | None = Parameter(
+            header="Last-Event-ID", default=None, max_length=32, required=False
+        ),
+    ) -> ServerSentEvent:
+        user = await stream_access.execute(
+            request.headers.get("authorization"), ticket, set(request.query_params.keys())
+        )
+        request.scope.setdefault("state", {})[USER_ID_STATE_KEY] = user.id
+        container = request.app.state.container
+        assert user.id is not None
+        events = container.event_bus().subscribe(user.id, _after_id(last_event_id))
+        keepalive = container.settings().stream_keepalive_seconds
+        return ServerSentEvent(_sse_messages(events, keepalive))
+
+    @websocket("/ws")
+    async def socket(self, socket: WebSocket[Any, Any, Any]) -> None:
+        """The same events over a WebSocket: JSON messages; `{"type": "ping"}` is answered
+        with `{"type": "pong"}`; `?last_event_id=` replays what was missed."""
+        container = socket.app.state.container
+        stream_access: AuthenticateStream = container.authenticate_stream()
+        await socket.accept()
+        try:
+            user = await stream_access.execute(
+                socket.headers.get("authorization"),
+                socket.query_params.get("ticket"),
+                set(socket.query_params.keys()),
+            )
+        except AuthenticationFailed as exc:
+            await socket.close(code=CLOSE_UNAUTHENTICATED, reason=exc.message[:100])
+            return
+        assert user.id is not None
+        events = container.event_bus().subscribe(
+            user.id, _after_id(socket.query_params.get("last_event_id"))
+        )
+        sending = asyncio.Lock()
+        forward = asyncio.create_task(self._forward(socket, events, sending))
+        try:
+            while True:
+                message = await socket.receive_json()
+                if isinstance(message, dict) and message.get("type") == "ping":
+                    async with sending:
+                        await socket.send_json({"type": "pong"})
+        except WebSocketDisconnect:
+            pass
+        finally:
+            forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forward
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
+
+    @staticmethod
+    async def _forward(
+        socket: WebSocket[Any, Any, Any],
+        events: AsyncIterator[DeliveredEvent],
+        sending: asyncio.Lock,
+    ) -> None:
+        async for event in events:
+            async with sending:
+                await socket.send_json(_wire(event))
+        with contextlib.suppress(Exception):
+            await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: reconnect with last_event_id")
