@@ -64,6 +64,7 @@ from application.live.evaluate_bot import EvaluateBot
 from application.market_data.ensure_candles import EnsureCandles
 from application.market_data.import_candles import ImportCandles
 from application.market_data.list_symbols import ListSymbols
+from application.market_data.price_feed import PriceFeed
 from application.trades.trades import GetTrade, ListTrades, RecordTrade
 from application.users.local_account import EnsureLocalAccount
 from application.users.manage_users import ListUsers, SetUserActive
@@ -339,6 +340,9 @@ class Container(containers.DeclarativeContainer):
         before_tick=providers.Callable(_anchoring, market_clock),
     )
     list_symbols = providers.Factory(ListSymbols, exchange=exchange)
+    price_feed = providers.Singleton(
+        PriceFeed, exchange=exchange, poll_seconds=settings.provided.price_poll_seconds
+    )
 
     # Compiled once per process (numba caches the machine code on disk as well).
     backtest_kernel = providers.Singleton(NumbaBacktestKernel)

@@ -55,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # embedded default (SQLite); "off" leaves bots to `tradebot worker` processes.
     serve_worker: Literal["auto", "in-process", "off"] = "auto"
     stream_keepalive_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0
+    price_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
     data_dir: str = "./data"
 
 

@@ -5,7 +5,9 @@ and the in-process worker moves the bots."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,11 +17,14 @@ import aiohttp
 import httpx
 import pytest
 
+from tests.integration import exchange_fixtures
+from tests.integration.binance_stub import BinanceStub
 from tests.integration.sse_client import SseReader
 from tests.integration.test_live_server import TRADEBOT, LiveServer, clean_env, running_server
 from tests.integration.test_replay_walkthrough import write_candles
 from tests.support.servers import RedisServer
 
+binance_stub = exchange_fixtures.binance_stub
 PASSWORD = "Correct-Horse-9-Battery"
 REPLAY = {
     "TRADEBOT_EXCHANGE": "paper",
@@ -185,3 +190,48 @@ async def test_an_event_published_by_one_api_process_reaches_a_client_of_another
                 event: dict[str, Any] = await events.next_event()
                 assert event["event"] == "bot_state_changed"
                 assert event["data"]["data"] == {"bot_config_id": bot_id, "status": "pending"}
+
+
+async def test_two_price_listeners_on_one_symbol_make_one_upstream_poll_stream(
+    tmp_path: Path, binance_stub: BinanceStub
+) -> None:
+    poll = 0.25
+    env = {
+        "TRADEBOT_BINANCE_BASE_URL": binance_stub.base_url,
+        "TRADEBOT_PRICE_POLL_SECONDS": str(poll),
+        "TRADEBOT_STREAM_KEEPALIVE_SECONDS": "1",
+    }
+    binance_stub.set_price("BTCUSDT", "43210.5")
+    with running_server(tmp_path, **env) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
+            alice = await sign_up(http, "prices@example.com")
+            url = "/api/v1/stream/prices?symbol=BTCUSDT"
+            binance_stub.clear_requests()
+            started = time.monotonic()
+            async with (
+                http.stream("GET", url, headers=alice) as first,
+                http.stream("GET", url, headers=alice) as second,
+            ):
+                one, two = SseReader(first), SseReader(second)
+                for reader in (one, two):
+                    price = await reader.next_event()
+                    assert price["event"] == "price"
+                    assert price["data"]["symbol"] == "BTCUSDT"
+                    assert price["data"]["last"] == 43210.5
+                for _ in range(6):
+                    await one.next_event()
+                    await two.next_event()
+                elapsed = time.monotonic() - started
+                polls = len(ticker_requests(binance_stub))
+            # Two independent polls would make about twice as many requests.
+            assert polls <= elapsed / poll + 3, (polls, elapsed)
+            await asyncio.sleep(1.0)  # both left: the poll stops
+            after_leaving = len(ticker_requests(binance_stub))
+            await asyncio.sleep(1.0)
+            assert len(ticker_requests(binance_stub)) == after_leaving
+            unknown = await http.get("/api/v1/stream/prices?symbol=NOPEUSDT", headers=alice)
+            assert unknown.status_code == 400
+
+
+def ticker_requests(stub: BinanceStub) -> list[Any]:
+    return [r for r in stub.requests if "ticker" in r.path]

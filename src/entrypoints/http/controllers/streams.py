@@ -18,8 +18,10 @@ from litestar.response.sse import ServerSentEventMessage
 
 from adapters.streams.ticket_store import TICKET_SECONDS
 from application.auth.stream_access import AuthenticateStream
+from application.market_data.price_feed import PriceListener, PriceUpdate
 from domain.errors import AuthenticationFailed
 from domain.events import DeliveredEvent
+from domain.exchange.market import MarketType
 from domain.users.user import User
 from entrypoints.http.dependencies import USER_ID_STATE_KEY, provide_current_user, use_case
 from entrypoints.http.errors import error_responses
@@ -28,6 +30,10 @@ from entrypoints.http.errors import error_responses
 # 1013 = try again later (the client fell too far behind and was dropped).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 1013
+
+
+# Prices are Decimals: JSON numbers on the wire, as everywhere in the API.
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
 class StreamTicketResponse(msgspec.Struct, kw_only=True):
@@ -71,6 +77,40 @@ async def _sse_messages(
         close = getattr(events, "aclose", None)
         if close is not None:
             await close()
+
+
+async def _price_messages(
+    updates: PriceListener, market_type: MarketType, keepalive_seconds: float
+) -> AsyncIterator[ServerSentEventMessage]:
+    pending: asyncio.Future[PriceUpdate] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(updates))
+            done, _ = await asyncio.wait({pending}, timeout=keepalive_seconds)
+            if not done:
+                yield ServerSentEventMessage(data=None, comment="keep-alive")
+                continue
+            update = pending.result()
+            pending = None
+            if update.ticker is None:
+                error = _ENCODER.encode({"error": update.error}).decode()
+                yield ServerSentEventMessage(data=error, event="price_error")
+                continue
+            t = update.ticker
+            body: dict[str, Any] = {
+                "symbol": t.symbol,
+                "market_type": market_type.value,
+                "last": t.last,
+                "bid": t.bid,
+                "ask": t.ask,
+                "at": t.at.isoformat(),
+            }
+            yield ServerSentEventMessage(data=_ENCODER.encode(body).decode(), event="price")
+    finally:
+        if pending is not None:
+            pending.cancel()
+        await updates.aclose()
 
 
 class StreamController(Controller):
@@ -126,6 +166,36 @@ class StreamController(Controller):
         events = container.event_bus().subscribe(user.id, _after_id(last_event_id))
         keepalive = container.settings().stream_keepalive_seconds
         return ServerSentEvent(_sse_messages(events, keepalive))
+
+    @get(
+        "/stream/prices",
+        summary="Ticker updates of one symbol as Server-Sent Events",
+        description=(
+            "`price` events `{symbol, market_type, last, bid, ask, at}` every few seconds "
+            "(`price_error` while the exchange is unreachable). One upstream poll per "
+            "symbol is shared by all its listeners and stops when the last one leaves. "
+            "Authentication as for /stream/events."
+        ),
+        dependencies={"stream_access": use_case("authenticate_stream")},
+        responses=error_responses(401),
+    )
+    async def prices(
+        self,
+        request: Request[Any, Any, Any],
+        stream_access: NamedDependency[SkipValidation[AuthenticateStream]],
+        symbol: str = Parameter(query="symbol", min_length=1, max_length=32),
+        market_type: MarketType = MarketType.SPOT,
+        ticket: str | None = Parameter(query="ticket", default=None, max_length=200),
+    ) -> ServerSentEvent:
+        user = await stream_access.execute(
+            request.headers.get("authorization"), ticket, set(request.query_params.keys())
+        )
+        request.scope.setdefault("state", {})[USER_ID_STATE_KEY] = user.id
+        container = request.app.state.container
+        market = await container.exchange().fetch_market(market_type, symbol.strip().upper())
+        listener = container.price_feed().listen(market_type, market.symbol)
+        keepalive = container.settings().stream_keepalive_seconds
+        return ServerSentEvent(_price_messages(listener, market_type, keepalive))
 
     @websocket("/ws")
     async def socket(self, socket: WebSocket[Any, Any, Any]) -> None:
