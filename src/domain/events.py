@@ -22,7 +22,8 @@ def bot_state_changed(user_id: int, bot_config_id: int, status: str, **extra: An
     )
 
 
-def trade_filled(user_id: int, bot_config_id: int, trade: dict[str, Any]) -> DomainEvent:
+def trade_filled(user_id: int, bot_config_id: int | None, trade: dict[str, Any]) -> DomainEvent:
+    """A fill of a bot, or of a manual order (`bot_config_id` None)."""
     return DomainEvent(user_id, "trade_filled", {"bot_config_id": bot_config_id, **trade})
 
 

@@ -65,6 +65,8 @@ from application.market_data.ensure_candles import EnsureCandles
 from application.market_data.import_candles import ImportCandles
 from application.market_data.list_symbols import ListSymbols
 from application.market_data.price_feed import PriceFeed
+from application.orders.place_manual_order import PlaceManualOrder
+from application.portfolio.get_portfolio import GetPortfolio
 from application.trades.trades import GetTrade, ListTrades, RecordTrade
 from application.users.local_account import EnsureLocalAccount
 from application.users.manage_users import ListUsers, SetUserActive
@@ -305,6 +307,25 @@ class Container(containers.DeclarativeContainer):
     record_trade = providers.Factory(RecordTrade, uow=uow)
     get_trade = providers.Factory(GetTrade, uow=uow)
     list_trades = providers.Factory(ListTrades, uow=uow)
+    # manual orders
+    place_manual_order = providers.Factory(
+        PlaceManualOrder,
+        uow=uow,
+        exchange=exchange,
+        vault=vault,
+        events=event_bus,
+        clock=clock,
+        requires_api_key=requires_api_key,
+    )
+    # portfolio: "today" in market time, the time trades are stamped with (paper replay)
+    get_portfolio = providers.Factory(
+        GetPortfolio,
+        uow=uow,
+        vault=vault,
+        exchange=exchange,
+        clock=market_clock,
+        requires_api_key=requires_api_key,
+    )
 
     ensure_candles = providers.Factory(
         EnsureCandles, exchange=exchange, store=candle_store, clock=clock

@@ -50,6 +50,12 @@ BODIES: dict[tuple[str, str], BodyFor] = {
     },
     ("PUT", "/api/v1/bot-states/{bot_config_id}"): lambda own: {"last_error_message": "taken over"},
     ("POST", "/api/v1/trades"): lambda own: trade_body(own["bot_config"]),
+    ("POST", "/api/v1/orders"): lambda own: {
+        "symbol": "BTCUSDT",
+        "side": "buy",
+        "type": "market",
+        "quantity": 0.001,
+    },
 }
 # Deletions last, so that a broken check cannot hide the others.
 METHOD_ORDER = {"GET": 0, "PUT": 1, "POST": 1, "PATCH": 1, "DELETE": 2}

@@ -7,7 +7,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from types import TracebackType
 from typing import Any, Self
 
@@ -24,12 +24,18 @@ from domain.bots.trade import Trade
 from domain.errors import RateLimited
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance
-from domain.exchange.errors import ExchangeUnavailable, InvalidCredentials, UnknownSymbol
+from domain.exchange.errors import (
+    ExchangeUnavailable,
+    InsufficientFunds,
+    InvalidCredentials,
+    UnknownSymbol,
+)
 from domain.exchange.market import Market, MarketType
-from domain.exchange.order import Order, OrderRequest
+from domain.exchange.order import Order, OrderRequest, OrderSide, OrderStatus
 from domain.exchange.position import ExchangePosition
 from domain.exchange.ticker import Ticker
 from domain.market_data.candle import Candle
+from domain.orders.manual_order import ManualOrder, ManualOrderStatus
 from domain.ports.api_key_repository import ApiKeyRepository
 from domain.ports.backtest_repository import BacktestRepository
 from domain.ports.bot_config_repository import BotConfigRepository
@@ -38,6 +44,7 @@ from domain.ports.candle_store import CandleKey, CandleStore, StoredSeries
 from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer, MailMessage
+from domain.ports.manual_order_repository import ManualOrderRepository
 from domain.ports.order_intent_repository import OrderIntentRepository
 from domain.ports.password_hasher import PasswordHasher
 from domain.ports.password_reset_repository import PasswordResetRepository
@@ -210,6 +217,10 @@ class InMemoryBotStateRepository(BotStateRepository):
         )
         return copy.deepcopy(row) if row else None
 
+    async def list_in_position(self, user_id: int) -> list[BotState]:
+        mine = [r for r in self._rows.values() if r.user_id == user_id and r.in_position]
+        return [copy.deepcopy(r) for r in sorted(mine, key=lambda r: r.bot_config_id)]
+
     async def update(self, state: BotState) -> None:
         assert state.id in self._rows
         if self._rows[state.id].version != state.version:
@@ -240,6 +251,14 @@ class InMemoryTradeRepository(TradeRepository):
 
     async def count(self, user_id: int, trade_filter: TradeFilter) -> int:
         return len(self._matching(user_id, trade_filter))
+
+    async def realized_pnl_since(self, user_id: int, since: datetime | None = None) -> Decimal:
+        amounts = (
+            t.realized_pnl if t.realized_pnl is not None else t.pnl
+            for t in self._rows.values()
+            if t.user_id == user_id and (since is None or t.timestamp >= since)
+        )
+        return sum((a for a in amounts if a is not None), Decimal(0))
 
     def _matching(self, user_id: int, f: TradeFilter) -> list[Trade]:
         return [
@@ -310,6 +329,65 @@ class InMemoryOrderIntentRepository(OrderIntentRepository):
         self._rows[intent.id] = copy.deepcopy(intent)
 
 
+class InMemoryManualOrderRepository(ManualOrderRepository):
+    def __init__(self, rows: dict[int, ManualOrder]) -> None:
+        self._rows = rows
+
+    async def add(self, order: ManualOrder) -> ManualOrder | None:
+        if order.idempotency_key is not None and any(
+            r.user_id == order.user_id and r.idempotency_key == order.idempotency_key
+            for r in self._rows.values()
+        ):
+            return None
+        order.id = max(self._rows, default=0) + 1
+        self._rows[order.id] = copy.deepcopy(order)
+        return order
+
+    async def get(self, user_id: int, order_id: int) -> ManualOrder | None:
+        row = self._rows.get(order_id)
+        return copy.deepcopy(row) if row and row.user_id == user_id else None
+
+    async def get_by_key(self, user_id: int, key: str) -> ManualOrder | None:
+        row = next(
+            (r for r in self._rows.values() if r.user_id == user_id and r.idempotency_key == key),
+            None,
+        )
+        return copy.deepcopy(row) if row else None
+
+    async def expire_keys(self, user_id: int, requested_before: datetime) -> None:
+        for row in self._rows.values():
+            if row.user_id == user_id and row.requested_at < requested_before:
+                row.idempotency_key = None
+
+    async def take_lease(self, order_id: int, now: datetime, until: datetime) -> bool:
+        row = self._rows[order_id]
+        if row.status is not ManualOrderStatus.PENDING or row.is_leased(now):
+            return False
+        row.lease_until = until
+        return True
+
+    async def release_lease(self, order_id: int) -> None:
+        row = self._rows[order_id]
+        if row.status is ManualOrderStatus.PENDING:
+            row.lease_until = None
+
+    async def complete(self, order: ManualOrder) -> bool:
+        assert order.id is not None
+        row = self._rows[order.id]
+        if row.status not in (ManualOrderStatus.PENDING, ManualOrderStatus.REJECTED):
+            return False
+        stored = copy.deepcopy(order)
+        stored.idempotency_key = row.idempotency_key
+        self._rows[order.id] = stored
+        return True
+
+    async def reject(self, order: ManualOrder) -> None:
+        assert order.id is not None
+        row = self._rows[order.id]
+        if row.status is ManualOrderStatus.PENDING:
+            row.rejected()
+
+
 class FakeUnitOfWork(UnitOfWork):
     """Transactions over dicts: work is staged on copies and published on commit only."""
 
@@ -322,6 +400,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_trades: dict[int, Trade] = {}
         self.committed_backtests: dict[int, Backtest] = {}
         self.committed_order_intents: dict[int, OrderIntent] = {}
+        self.committed_manual_orders: dict[int, ManualOrder] = {}
         self.commits = 0
 
     async def __aenter__(self) -> Self:
@@ -343,6 +422,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.backtests = InMemoryBacktestRepository(self._backtests)
         self._order_intents = copy.deepcopy(self.committed_order_intents)
         self.order_intents = InMemoryOrderIntentRepository(self._order_intents)
+        self._manual_orders = copy.deepcopy(self.committed_manual_orders)
+        self.manual_orders = InMemoryManualOrderRepository(self._manual_orders)
         return self
 
     async def __aexit__(
@@ -362,6 +443,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_trades = copy.deepcopy(self._trades)
         self.committed_backtests = copy.deepcopy(self._backtests)
         self.committed_order_intents = copy.deepcopy(self._order_intents)
+        self.committed_manual_orders = copy.deepcopy(self._manual_orders)
         self.commits += 1
 
     async def rollback(self) -> None:
@@ -374,6 +456,7 @@ class FakeUnitOfWork(UnitOfWork):
         self._restore(self._trades, self.committed_trades)
         self._restore(self._backtests, self.committed_backtests)
         self._restore(self._order_intents, self.committed_order_intents)
+        self._restore(self._manual_orders, self.committed_manual_orders)
 
     @staticmethod
     def _restore(staged: dict[int, Any], committed: dict[int, Any]) -> None:
@@ -423,7 +506,8 @@ class CountingRateLimiter(RateLimiter):
 
 
 class FakeExchange(ExchangeGateway):
-    """An exchange in memory: known credentials, fixed balances and markets, no orders."""
+    """An exchange in memory: known credentials, fixed balances, markets and prices, and
+    orders that fill at once at the last price (a limit order only when it crosses it)."""
 
     def __init__(self) -> None:
         self.valid_credentials: set[tuple[str, str]] = set()
@@ -456,6 +540,11 @@ class FakeExchange(ExchangeGateway):
             },
         }
         self.spot_free: dict[str, Decimal] = {"USDT": Decimal("1000")}
+        self.prices: dict[str, Decimal] = {"BTCUSDT": Decimal("60000")}
+        self.fee_rate = Decimal("0.001")
+        # Placed orders by client order id, and every request create_order was given.
+        self.orders: dict[str, Order] = {}
+        self.order_requests: list[OrderRequest] = []
         self.unavailable = False
         self.calls: list[str] = []
 
@@ -494,14 +583,55 @@ class FakeExchange(ExchangeGateway):
         return []
 
     async def fetch_ticker(self, market_type: MarketType, symbol: str) -> Ticker:
-        raise NotImplementedError
+        self._touch("fetch_ticker")
+        if symbol not in self.prices:
+            raise UnknownSymbol(details={"symbol": symbol})
+        last = self.prices[symbol]
+        return Ticker(symbol, last, last, last, datetime.now(UTC))
 
     async def create_order(self, account: ExchangeAccount, request: OrderRequest) -> Order:
-        raise NotImplementedError
+        self._touch("create_order")
+        if (account.api_key, account.api_secret) not in self.valid_credentials:
+            raise InvalidCredentials()
+        self.order_requests.append(request)
+        if request.client_order_id in self.orders:
+            return self.orders[request.client_order_id]
+        market = await self.fetch_market(request.market_type, request.symbol)
+        last = self.prices[market.symbol]
+        with localcontext() as context:
+            context.prec = 60
+            amount = market.round_amount(request.amount)
+            price = market.round_price(request.price) if request.price is not None else None
+        market.check_minimums(amount, price or last)
+        buying = request.side is OrderSide.BUY
+        crosses = price is None or (price >= last if buying else price <= last)
+        needed, asset = (amount * last, market.quote) if buying else (amount, market.base)
+        if request.market_type is MarketType.SPOT and needed > self.spot_free.get(asset, 0):
+            raise InsufficientFunds(details={"needed": str(needed), "available": "0"})
+        order = Order(
+            exchange_order_id=str(len(self.orders) + 1),
+            client_order_id=request.client_order_id,
+            symbol=market.symbol,
+            market_type=request.market_type,
+            side=request.side,
+            type=request.type,
+            status=OrderStatus.FILLED if crosses else OrderStatus.OPEN,
+            amount=amount,
+            filled=amount if crosses else Decimal(0),
+            price=price,
+            average_price=last if crosses else None,
+            fee=amount * last * self.fee_rate if crosses else Decimal(0),
+            fee_asset=market.quote,
+            created_at=datetime.now(UTC),
+        )
+        self.orders[request.client_order_id] = order
+        return order
 
-    async def fetch_order_by_client_id(self, *args: object) -> Order | None:
+    async def fetch_order_by_client_id(
+        self, account: ExchangeAccount, market_type: MarketType, symbol: str, client_order_id: str
+    ) -> Order | None:
         self._touch("fetch_order_by_client_id")
-        return None
+        return self.orders.get(client_order_id)
 
     async def fetch_open_orders(self, *args: object) -> list[Order]:
         raise NotImplementedError

@@ -40,6 +40,14 @@ class SqlBotStateRepository(BotStateRepository):
         ).first()
         return _to_bot_state(row) if row else None
 
+    async def list_in_position(self, user_id: int) -> list[BotState]:
+        rows = await self._session.execute(
+            select(bot_states)
+            .where(bot_states.c.user_id == user_id, bot_states.c.in_position.is_(True))
+            .order_by(bot_states.c.bot_config_id)
+        )
+        return [_to_bot_state(row) for row in rows]
+
     async def update(self, state: BotState) -> None:
         """Store the state if nobody stored another since it was read (StaleBotState)."""
         assert state.id is not None

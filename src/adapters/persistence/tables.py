@@ -229,8 +229,9 @@ trades = Table(
     "trades",
     metadata,
     Column("id", Integer, primary_key=True),
+    # NULL for a manual order's fill (POST /orders), which belongs to no bot.
     Column(
-        "bot_config_id", Integer, ForeignKey("bot_configs.id", ondelete="CASCADE"), nullable=False
+        "bot_config_id", Integer, ForeignKey("bot_configs.id", ondelete="CASCADE"), nullable=True
     ),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("binance_order_id", String(64), nullable=True),
@@ -335,4 +336,32 @@ order_intents = Table(
     Column("error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_order_intents_status", "status", "bot_config_id"),
+)
+
+# Manual orders (POST /orders), recorded before they are sent. A row is also the request's
+# idempotency record: (user_id, idempotency_key) is unique, and NULL keys never collide.
+manual_orders = Table(
+    "manual_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("idempotency_key", String(128), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("client_order_id", String(36), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("market_type", String(16), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("exchange_order_id", String(64), nullable=True),
+    Column("amount", Money, nullable=True),
+    Column("filled", Money, nullable=True),
+    Column("price", Money, nullable=True),
+    Column("average_price", Money, nullable=True),
+    Column("fee", Money, nullable=True),
+    Column("fee_asset", String(32), nullable=True),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("placed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("user_id", "idempotency_key", name="uq_manual_orders_idempotency_key"),
 )

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, insert, select
@@ -63,6 +65,19 @@ class SqlTradeRepository(TradeRepository):
             .where(trades.c.user_id == user_id, *_conditions(trade_filter))
         )
         return int(total or 0)
+
+    async def realized_pnl_since(self, user_id: int, since: datetime | None = None) -> Decimal:
+        amount = func.coalesce(trades.c.realized_pnl, trades.c.pnl)
+        conditions = [trades.c.user_id == user_id, amount.is_not(None)]
+        if since is not None:
+            conditions.append(trades.c.timestamp >= since)
+        if self._session.get_bind().dialect.name == "sqlite":
+            # SQLite keeps money as text and its SUM() adds binary floats (0.1 + 0.2 is
+            # 0.30000000000000004): read the amounts and add the exact decimals here.
+            amounts = await self._session.scalars(select(amount).where(*conditions))
+            return sum(amounts, Decimal(0))
+        total = await self._session.scalar(select(func.sum(amount)).where(*conditions))
+        return total if total is not None else Decimal(0)
 
 
 def _conditions(trade_filter: TradeFilter) -> list[ColumnElement[bool]]:

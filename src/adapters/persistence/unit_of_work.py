@@ -9,6 +9,7 @@ from adapters.persistence.api_key_repository import SqlApiKeyRepository
 from adapters.persistence.backtest_repository import SqlBacktestRepository
 from adapters.persistence.bot_config_repository import SqlBotConfigRepository
 from adapters.persistence.bot_state_repository import SqlBotStateRepository
+from adapters.persistence.manual_order_repository import SqlManualOrderRepository
 from adapters.persistence.order_intent_repository import SqlOrderIntentRepository
 from adapters.persistence.password_reset_repository import SqlPasswordResetRepository
 from adapters.persistence.trade_repository import SqlTradeRepository
@@ -35,6 +36,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.trades = SqlTradeRepository(self._session)
         self.backtests = SqlBacktestRepository(self._session)
         self.order_intents = SqlOrderIntentRepository(self._session)
+        self.manual_orders = SqlManualOrderRepository(self._session)
         return self
 
     async def __aexit__(

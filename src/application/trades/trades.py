@@ -17,7 +17,10 @@ class RecordTrade:
 
     async def execute(self, trade: Trade) -> Trade:
         async with self._uow:
-            if await self._uow.bot_configs.get(trade.user_id, trade.bot_config_id) is None:
+            if (
+                trade.bot_config_id is None
+                or await self._uow.bot_configs.get(trade.user_id, trade.bot_config_id) is None
+            ):
                 raise BotConfigNotFound()
             trade = await self._uow.trades.add(trade)
             await self._uow.commit()

@@ -15,10 +15,12 @@ class TradeSide(StrEnum):
 
 @dataclass(eq=False, slots=True)
 class Trade:
-    """One fill, as the seed's trade record: what was bought or sold, at what price and cost."""
+    """One fill, as the seed's trade record: what was bought or sold, at what price and cost.
+
+    `bot_config_id` is None for the fill of a manual order (POST /orders)."""
 
     user_id: int
-    bot_config_id: int
+    bot_config_id: int | None
     symbol: str
     side: TradeSide
     order_type: str

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from domain.bots.trade import Trade, TradeSide
@@ -28,3 +29,9 @@ class TradeRepository(Protocol):
         ...
 
     async def count(self, user_id: int, trade_filter: TradeFilter) -> int: ...
+
+    async def realized_pnl_since(self, user_id: int, since: datetime | None = None) -> Decimal:
+        """The exact sum of the realised PnL of the user's trades at or after `since` (all
+        of them when None): each trade's `realized_pnl`, or its `pnl` when that is unset;
+        trades with neither (entries) add nothing."""
+        ...

@@ -7,6 +7,7 @@ from domain.ports.api_key_repository import ApiKeyRepository
 from domain.ports.backtest_repository import BacktestRepository
 from domain.ports.bot_config_repository import BotConfigRepository
 from domain.ports.bot_state_repository import BotStateRepository
+from domain.ports.manual_order_repository import ManualOrderRepository
 from domain.ports.order_intent_repository import OrderIntentRepository
 from domain.ports.password_reset_repository import PasswordResetRepository
 from domain.ports.trade_repository import TradeRepository
@@ -24,6 +25,7 @@ class UnitOfWork(Protocol):
     trades: TradeRepository
     backtests: BacktestRepository
     order_intents: OrderIntentRepository
+    manual_orders: ManualOrderRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -20,6 +20,8 @@ from entrypoints.http.controllers.bot_configs import BotConfigController
 from entrypoints.http.controllers.bot_control import BotControlController
 from entrypoints.http.controllers.bot_states import BotStateController
 from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.orders import OrderController
+from entrypoints.http.controllers.portfolio import PortfolioController
 from entrypoints.http.controllers.streams import StreamController
 from entrypoints.http.controllers.trades import TradeController
 from entrypoints.http.controllers.trading_config import TradingConfigController
@@ -55,6 +57,8 @@ def create_app(container: Container, with_worker: bool = False) -> Litestar:
             BotControlController,
             BotStateController,
             TradeController,
+            OrderController,
+            PortfolioController,
             TradingConfigController,
             BacktestController,
             StreamController,

@@ -33,7 +33,7 @@ class CreateTradeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
 
 class TradeResponse(msgspec.Struct):
     id: int
-    bot_config_id: int
+    bot_config_id: int | None  # None: the fill of a manual order (POST /api/v1/orders)
     user_id: int
     binance_order_id: str | None
     symbol: str

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, WebSocket, get, post, websocket
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import Parameter, SkipValidation
+from litestar.params import HeaderParameter, QueryParameter, SkipValidation
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
@@ -32,6 +32,13 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 1013
 
 
+Ticket = Annotated[
+    str | None, QueryParameter(max_length=200, description="a one-time stream ticket")
+]
+LastEventId = Annotated[
+    str | None,
+    HeaderParameter(name="Last-Event-ID", max_length=32, required=False),
+]
 # Prices are Decimals: JSON numbers on the wire, as everywhere in the API.
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 
@@ -152,10 +159,8 @@ class StreamController(Controller):
         self,
         request: Request[Any, Any, Any],
         stream_access: NamedDependency[SkipValidation[AuthenticateStream]],
-        ticket: str | None = Parameter(query="ticket", default=None, max_length=200),
-        last_event_id: str | None = Parameter(
-            header="Last-Event-ID", default=None, max_length=32, required=False
-        ),
+        ticket: Ticket = None,
+        last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         user = await stream_access.execute(
             request.headers.get("authorization"), ticket, set(request.query_params.keys())
@@ -183,9 +188,9 @@ class StreamController(Controller):
         self,
         request: Request[Any, Any, Any],
         stream_access: NamedDependency[SkipValidation[AuthenticateStream]],
-        symbol: str = Parameter(query="symbol", min_length=1, max_length=32),
+        symbol: Annotated[str, QueryParameter(min_length=1, max_length=32)],
         market_type: MarketType = MarketType.SPOT,
-        ticket: str | None = Parameter(query="ticket", default=None, max_length=200),
+        ticket: Ticket = None,
     ) -> ServerSentEvent:
         user = await stream_access.execute(
             request.headers.get("authorization"), ticket, set(request.query_params.keys())
