@@ -3,23 +3,78 @@
 Random candle series (gaps, flat runs, spikes, day boundaries) and random valid
 parameters for every strategy and market type: identical trades (entry and exit
 bar, side, reason), prices and PnL within 1e-9 relative, the same equity curve.
+Both entry points of the one-pass loop: `simulate_candles` (indicators advanced
+inside the loop, what the port runs) and `simulate_core` (indicator series
+passed in, what a sweep's fallback runs).
 """
 
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Callable
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.backtest.numba_kernel import NumbaBacktestKernel
+from adapters.backtest import numba_core as core
+from adapters.backtest.numba_kernel import (
+    STRATEGY_CODES,
+    NumbaBacktestKernel,
+    as_arrays,
+    risk_vector,
+    simulated_trades,
+)
 from domain.trading.risk_params import RiskParams
 from domain.trading.simulation import CandleSeries, SimulationResult, simulate
-from domain.trading.strategies import StrategyName, StrategyParams
+from domain.trading.strategies import StrategyName, StrategyParams, strategy_spec
 
 KERNEL = NumbaBacktestKernel()
 HOUR_MS = 3_600_000
+
+
+def run_with_series_passed_in(
+    candles: CandleSeries,
+    strategy: str,
+    params: StrategyParams,
+    risk: RiskParams,
+    capital: float,
+) -> SimulationResult:
+    """simulate_core over numba_core.ema/rsi of the closes, computed beforehand."""
+    spec = strategy_spec(strategy)
+    times, opens, highs, lows, closes = as_arrays(candles)
+    n = closes.shape[0]
+    trades = np.empty((n + 1, core.TRADE_COLUMNS))
+    equity = np.empty(n)
+    count, cash = core.simulate_core(
+        times,
+        opens,
+        highs,
+        lows,
+        closes,
+        core.ema(closes, params.ema_fast),
+        core.ema(closes, params.ema_slow),
+        core.rsi(closes, params.rsi_period),
+        core.ema(closes, params.ema_period),
+        STRATEGY_CODES[spec.name],
+        params.rsi_oversold,
+        params.rsi_overbought,
+        spec.warmup(params),
+        risk_vector(risk, capital),
+        trades,
+        equity,
+        True,
+    )
+    return SimulationResult(simulated_trades(trades[:count]), equity.tolist(), float(cash))
+
+
+Runner = Callable[[CandleSeries, str, StrategyParams, RiskParams, float], SimulationResult]
+RUNNERS: dict[str, Runner] = {
+    "indicators-in-the-loop": KERNEL.run,
+    "indicators-passed-in": run_with_series_passed_in,
+}
 
 
 @st.composite
@@ -112,6 +167,7 @@ def assert_same(reference: SimulationResult, kernel: SimulationResult) -> None:
     assert close_enough(reference.final_capital, kernel.final_capital)
 
 
+@pytest.mark.parametrize("runner", list(RUNNERS))
 @pytest.mark.parametrize("strategy", [s.value for s in StrategyName])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
@@ -121,6 +177,7 @@ def assert_same(reference: SimulationResult, kernel: SimulationResult) -> None:
     capital=st.floats(min_value=10.0, max_value=1e7),
 )
 def test_the_kernel_makes_exactly_the_reference_decisions(
+    runner: str,
     strategy: str,
     candles: CandleSeries,
     params: StrategyParams,
@@ -128,8 +185,28 @@ def test_the_kernel_makes_exactly_the_reference_decisions(
     capital: float,
 ) -> None:
     reference = simulate(candles, strategy, params, risk, capital)
-    kernel = KERNEL.run(candles, strategy, params, risk, capital)
+    kernel = RUNNERS[runner](candles, strategy, params, risk, capital)
     assert_same(reference, kernel)
+
+
+@pytest.mark.parametrize("strategy", [s.value for s in StrategyName])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    candles=candle_series(),
+    params=strategy_params(),
+    risk=risk_params(),
+    capital=st.floats(min_value=10.0, max_value=1e7),
+)
+def test_both_entry_points_give_bit_identical_results(
+    strategy: str,
+    candles: CandleSeries,
+    params: StrategyParams,
+    risk: RiskParams,
+    capital: float,
+) -> None:
+    in_loop = KERNEL.run(candles, strategy, params, risk, capital)
+    passed_in = run_with_series_passed_in(candles, strategy, params, risk, capital)
+    assert in_loop == passed_in
 
 
 def test_parity_holds_on_a_long_trending_series_with_every_rule_active() -> None:
@@ -159,4 +236,54 @@ def test_parity_holds_on_a_long_trending_series_with_every_rule_active() -> None
     for strategy in StrategyName:
         reference = simulate(candles, strategy.value, StrategyParams(), risk, 10_000.0)
         assert reference.trades, strategy
-        assert_same(reference, KERNEL.run(candles, strategy.value, StrategyParams(), risk, 1e4))
+        for run in RUNNERS.values():
+            assert_same(reference, run(candles, strategy.value, StrategyParams(), risk, 1e4))
+
+
+def quiet_walk(seed: int, n: int) -> CandleSeries:
+    """Quarter-hour candles drifting in small steps with rare bursts: positions held
+    for hours across midnight, most candles reaching no exit level."""
+    rng = random.Random(seed)
+    price = rng.uniform(10.0, 1000.0)
+    t = 1_650_000_000_000 + rng.randrange(0, 86_400_000)
+    times, opens, highs, lows, closes = [], [], [], [], []
+    for _ in range(n):
+        volatility = 0.02 if rng.random() < 0.01 else 0.002
+        o = price
+        c = o * (1.0 + rng.gauss(0.0, volatility))
+        times.append(t)
+        opens.append(o)
+        highs.append(max(o, c) * (1.0 + abs(rng.gauss(0.0, volatility / 2))))
+        lows.append(min(o, c) * (1.0 - abs(rng.gauss(0.0, volatility / 2))))
+        closes.append(c)
+        price = c
+        t += 15 * 60_000
+    return CandleSeries(times, opens, highs, lows, closes)
+
+
+@pytest.mark.parametrize("strategy", ["ema_crossover", "ema_rsi", "ema_trend"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(min_value=0, max_value=10**6),
+    leverage=st.integers(min_value=1, max_value=50),
+    daily_target=st.floats(min_value=0.1, max_value=5.0),
+    daily_loss=st.floats(min_value=0.1, max_value=5.0),
+)
+def test_daily_limits_count_from_the_days_first_open_with_a_position_held_overnight(
+    strategy: str, seed: int, leverage: int, daily_target: float, daily_loss: float
+) -> None:
+    """The kernel skips candles where nothing can happen; a day's first candle is never
+    one of them, since the daily limits measure the day from its open."""
+    candles = quiet_walk(seed, 1500)
+    risk = RiskParams(
+        futures=True,
+        leverage=leverage,
+        fee_rate=0.0004,
+        max_daily_trades=50,
+        daily_target_perc=daily_target,
+        max_daily_loss_perc=daily_loss,
+    )
+    params = StrategyParams(ema_fast=12, ema_slow=40, ema_period=40)
+    reference = simulate(candles, strategy, params, risk, 10_000.0)
+    for run in RUNNERS.values():
+        assert_same(reference, run(candles, strategy, params, risk, 10_000.0))
