@@ -39,6 +39,18 @@ def backtest_completed(user_id: int, backtest_id: int) -> DomainEvent:
     return DomainEvent(user_id, "backtest_completed", {"backtest_id": backtest_id})
 
 
+def optimization_progress(user_id: int, job_id: int, done: int, total: int) -> DomainEvent:
+    """An optimisation job has backtested `done` of its `total` parameter sets."""
+    return DomainEvent(
+        user_id, "optimization_progress", {"job_id": job_id, "done": done, "total": total}
+    )
+
+
+def optimization_completed(user_id: int, job_id: int, status: str) -> DomainEvent:
+    """An optimisation job has ended: `completed` or `failed`."""
+    return DomainEvent(user_id, "optimization_completed", {"job_id": job_id, "status": status})
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveredEvent:
     """An event as a subscriber sees it: with the user's monotonically increasing id."""

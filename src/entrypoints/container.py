@@ -12,6 +12,8 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from adapters.backtest.numba_kernel import NumbaBacktestKernel
+from adapters.backtest_jobs.background_tasks import AsyncioBackgroundTasks
+from adapters.backtest_jobs.process_pool_sweep import ProcessPoolSweep
 from adapters.events.in_process_bus import InProcessEventBus
 from adapters.events.redis_bus import RedisEventBus
 from adapters.exchange.ccxt_gateway import CcxtExchangeGateway, CcxtSettings
@@ -49,7 +51,13 @@ from application.auth.request_password_reset import RequestPasswordReset
 from application.auth.reset_password import ResetPassword
 from application.auth.stream_access import AuthenticateStream
 from application.backtesting.manage_backtests import DeleteBacktest, GetBacktest, ListBacktests
+from application.backtesting.manage_optimizations import (
+    FailInterruptedOptimizations,
+    GetOptimization,
+)
 from application.backtesting.run_backtest import RunBacktest
+from application.backtesting.run_optimization import RunOptimization
+from application.backtesting.start_optimization import StartOptimization
 from application.bots.bot_configs import (
     CreateBotConfig,
     DeleteBotConfig,
@@ -380,6 +388,32 @@ class Container(containers.DeclarativeContainer):
     get_backtest = providers.Factory(GetBacktest, uow=uow)
     list_backtests = providers.Factory(ListBacktests, uow=uow)
     delete_backtest = providers.Factory(DeleteBacktest, uow=uow)
+    # optimisation jobs: run in this process's background, the kernel in worker processes
+    optimization_tasks = providers.Singleton(AsyncioBackgroundTasks)
+    parameter_sweep = providers.Singleton(ProcessPoolSweep)
+    run_optimization = providers.Factory(
+        RunOptimization,
+        uow=uow,
+        candles=candle_store,
+        ensure_candles=ensure_candles,
+        sweep=parameter_sweep,
+        events=event_bus,
+        clock=clock,
+    )
+    start_optimization = providers.Factory(
+        StartOptimization,
+        uow=uow,
+        exchange=exchange,
+        clock=clock,
+        tasks=optimization_tasks,
+        run_optimization=run_optimization.provider,
+        exchange_id=candle_exchange_id,
+        max_jobs_per_user=settings.provided.optimize_max_jobs_per_user,
+    )
+    get_optimization = providers.Factory(GetOptimization, uow=uow)
+    fail_interrupted_optimizations = providers.Factory(
+        FailInterruptedOptimizations, uow=uow, events=event_bus, clock=clock
+    )
     ensure_local_account = providers.Factory(
         EnsureLocalAccount, uow=uow, hasher=password_hasher, clock=clock
     )
@@ -391,6 +425,9 @@ def build_container(settings: Settings) -> Container:
 
 async def close_container(container: Container) -> None:
     """Release what the container opened: pending mail, database connections."""
+    # First: a cancelled optimisation job still records itself as interrupted.
+    await container.optimization_tasks().close()
+    await container.parameter_sweep().close()
     mailer = container.mailer()
     await mailer.drain()
     await container.exchange().close()

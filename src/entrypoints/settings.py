@@ -56,6 +56,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     serve_worker: Literal["auto", "in-process", "off"] = "auto"
     stream_keepalive_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0
     price_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    # Queued or running optimisation jobs a user may have at once (POST /backtest/optimize).
+    optimize_max_jobs_per_user: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 2
     data_dir: str = "./data"
 
 

@@ -10,6 +10,7 @@ test; an id whose resource this test cannot create fails it.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ KINDS = {
     "trade_id": "trade",
     "backtest_id": "backtest",
     "api_key_id": "api_key",
+    "job_id": "optimization_job",
 }
 # Id-named fields that name no resource of ours.
 EXTERNAL_IDS = {"binance_order_id"}  # the exchange's order id, a string it gave
@@ -60,7 +62,7 @@ BODIES: dict[tuple[str, str], BodyFor] = {
 # Deletions last, so that a broken check cannot hide the others.
 METHOD_ORDER = {"GET": 0, "PUT": 1, "POST": 1, "PATCH": 1, "DELETE": 2}
 # The id routes the app has today: discovery finding fewer means it broke.
-KNOWN_PATH_IDS = {"config_id", "bot_config_id", "trade_id", "backtest_id"}
+KNOWN_PATH_IDS = {"config_id", "bot_config_id", "trade_id", "backtest_id", "job_id"}
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,8 @@ async def call(
 async def populate(
     client: httpx.AsyncClient, exchange: FakeExchange, email: str, key: str, secret: str
 ) -> Owner:
-    """A user with an API key, a stopped bot with a trade, a started bot and a backtest."""
+    """A user with an API key, a stopped bot with a trade, a started bot, a backtest and a
+    finished optimisation job."""
     owner = Owner(await sign_up(client, email))
     exchange.valid_credentials.add((key, secret))
     created = await client.post(
@@ -213,13 +216,30 @@ async def populate(
         headers=owner.headers,
     )
     assert backtest.status_code == 200, backtest.text
+    job_id = await finished_optimization(client, owner.headers)
     owner.ids = {
         "api_key": [api_key],
         "bot_config": [stopped["id"], started["id"]],
         "trade": [trade.json()["id"]],
         "backtest": [backtest.json()["data"]["id"]],
+        "optimization_job": [job_id],
     }
     return owner
+
+
+async def finished_optimization(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    """An optimisation job run to its end, so that it reads the same before and after."""
+    body = {**backtest_request(CANDLE_DAYS), "ranges": {"ema_fast": [5, 8]}}
+    started = await client.post("/api/v1/backtest/optimize", json=body, headers=headers)
+    assert started.status_code == 202, started.text
+    job_id: int = started.json()["job_id"]
+    for _ in range(600):
+        job = await client.get(f"/api/v1/backtest/optimize/{job_id}", headers=headers)
+        if job.json()["status"] not in ("queued", "running"):
+            assert job.json()["status"] == "completed", job.text
+            return job_id
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"optimisation job {job_id} did not finish")
 
 
 async def snapshot(

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import schemathesis
 from litestar import Litestar
@@ -26,6 +27,7 @@ from schemathesis.engine import StopReason, events, from_schema
 from schemathesis.python import asgi
 
 from domain.market_data.candle import Candle
+from entrypoints.settings import Settings
 from tests.integration.backtest_candles import backtest_request, store_hourly_candles
 from tests.integration.bots_api import EXCHANGE_KEY, EXCHANGE_SECRET, PASSWORD, trade_body
 from tests.support.fakes import FakeExchange
@@ -104,6 +106,13 @@ def exchange() -> FakeExchange:
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Like the rate limits, the limit of unfinished optimisation jobs is off here: a
+    fuzzed job over the stored candles may still run when the next valid one comes."""
+    return msgspec.structs.replace(settings, optimize_max_jobs_per_user=1000)
+
+
+@pytest.fixture
 def served_app(app: Litestar, migrated_database_url: str) -> Iterator[Litestar]:
     """The app with candles stored; its lifespan (which closes the container) is ended
     on schemathesis' loop, where it ran."""
@@ -114,8 +123,9 @@ def served_app(app: Litestar, migrated_database_url: str) -> Iterator[Litestar]:
 
 @pytest.fixture
 def fuzz_headers(served_app: Litestar, exchange: FakeExchange) -> dict[str, str]:
-    """The bearer header of a registered user with an API key, a bot, a trade and a
-    backtest, so that ids 1 exist and the success answers get checked too."""
+    """The bearer header of a registered user with an API key, a bot, a trade, a
+    backtest and an optimisation job, so that ids 1 exist and the success answers get
+    checked too."""
     exchange.valid_credentials.add((EXCHANGE_KEY, EXCHANGE_SECRET))
     email = "fuzz@example.com"
     with asgi.get_client(served_app) as http:
@@ -144,9 +154,14 @@ def fuzz_headers(served_app: Litestar, exchange: FakeExchange) -> dict[str, str]
                 json=backtest_request(CANDLE_DAYS),
                 headers=headers,
             ),
+            http.post(
+                "/api/v1/backtest/optimize",
+                json={**backtest_request(CANDLE_DAYS), "ranges": {"ema_fast": [5, 8]}},
+                headers=headers,
+            ),
         ]
     for response in created:
-        assert response.status_code in (200, 201), response.text
+        assert response.status_code in (200, 201, 202), response.text
     return headers
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from domain.api_keys.api_key import ApiKey
 from domain.api_keys.errors import ApiKeyAlreadyExists
 from domain.backtesting.backtest import Backtest, BacktestSummary
+from domain.backtesting.optimization import OptimizationJob
 from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import BotState
 from domain.bots.errors import StaleBotState
@@ -45,6 +46,7 @@ from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer, MailMessage
 from domain.ports.manual_order_repository import ManualOrderRepository
+from domain.ports.optimization_job_repository import OptimizationJobRepository
 from domain.ports.order_intent_repository import OrderIntentRepository
 from domain.ports.password_hasher import PasswordHasher
 from domain.ports.password_reset_repository import PasswordResetRepository
@@ -388,6 +390,36 @@ class InMemoryManualOrderRepository(ManualOrderRepository):
             row.rejected()
 
 
+class InMemoryOptimizationJobRepository(OptimizationJobRepository):
+    def __init__(self, rows: dict[int, OptimizationJob]) -> None:
+        self._rows = rows
+
+    async def add(self, job: OptimizationJob, active_limit: int) -> OptimizationJob | None:
+        if await self.count_active(job.user_id) >= active_limit:
+            return None
+        job.id = max(self._rows, default=0) + 1
+        self._rows[job.id] = copy.deepcopy(job)
+        return job
+
+    async def get(self, user_id: int, job_id: int) -> OptimizationJob | None:
+        row = self._rows.get(job_id)
+        return copy.deepcopy(row) if row and row.user_id == user_id else None
+
+    async def count_active(self, user_id: int) -> int:
+        return sum(1 for row in self._rows.values() if row.user_id == user_id and row.active)
+
+    async def unfinished(self) -> list[OptimizationJob]:
+        return [copy.deepcopy(row) for _, row in sorted(self._rows.items()) if row.active]
+
+    async def update(self, job: OptimizationJob) -> bool:
+        assert job.id is not None
+        row = self._rows.get(job.id)
+        if row is None or not row.active:
+            return False
+        self._rows[job.id] = copy.deepcopy(job)
+        return True
+
+
 class FakeUnitOfWork(UnitOfWork):
     """Transactions over dicts: work is staged on copies and published on commit only."""
 
@@ -401,6 +433,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_backtests: dict[int, Backtest] = {}
         self.committed_order_intents: dict[int, OrderIntent] = {}
         self.committed_manual_orders: dict[int, ManualOrder] = {}
+        self.committed_optimization_jobs: dict[int, OptimizationJob] = {}
         self.commits = 0
 
     async def __aenter__(self) -> Self:
@@ -424,6 +457,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.order_intents = InMemoryOrderIntentRepository(self._order_intents)
         self._manual_orders = copy.deepcopy(self.committed_manual_orders)
         self.manual_orders = InMemoryManualOrderRepository(self._manual_orders)
+        self._optimization_jobs = copy.deepcopy(self.committed_optimization_jobs)
+        self.optimization_jobs = InMemoryOptimizationJobRepository(self._optimization_jobs)
         return self
 
     async def __aexit__(
@@ -444,6 +479,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed_backtests = copy.deepcopy(self._backtests)
         self.committed_order_intents = copy.deepcopy(self._order_intents)
         self.committed_manual_orders = copy.deepcopy(self._manual_orders)
+        self.committed_optimization_jobs = copy.deepcopy(self._optimization_jobs)
         self.commits += 1
 
     async def rollback(self) -> None:
@@ -457,6 +493,7 @@ class FakeUnitOfWork(UnitOfWork):
         self._restore(self._backtests, self.committed_backtests)
         self._restore(self._order_intents, self.committed_order_intents)
         self._restore(self._manual_orders, self.committed_manual_orders)
+        self._restore(self._optimization_jobs, self.committed_optimization_jobs)
 
     @staticmethod
     def _restore(staged: dict[int, Any], committed: dict[int, Any]) -> None:

@@ -365,3 +365,24 @@ manual_orders = Table(
     Column("placed_at", UTCDateTime, nullable=True),
     UniqueConstraint("user_id", "idempotency_key", name="uq_manual_orders_idempotency_key"),
 )
+
+# Parameter optimisation jobs (POST /backtest/optimize). The request and the top-N results
+# are JSON, read only for the job itself; (user_id, status) counts a user's unfinished jobs.
+optimization_jobs = Table(
+    "optimization_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("metric", String(32), nullable=False),
+    Column("top_n", Integer, nullable=False),
+    Column("total_sets", Integer, nullable=False),
+    Column("done_sets", Integer, nullable=False),
+    Column("results", JSON, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index("ix_optimization_jobs_user_id_status", "user_id", "status"),
+)

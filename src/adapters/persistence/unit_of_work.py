@@ -10,6 +10,7 @@ from adapters.persistence.backtest_repository import SqlBacktestRepository
 from adapters.persistence.bot_config_repository import SqlBotConfigRepository
 from adapters.persistence.bot_state_repository import SqlBotStateRepository
 from adapters.persistence.manual_order_repository import SqlManualOrderRepository
+from adapters.persistence.optimization_job_repository import SqlOptimizationJobRepository
 from adapters.persistence.order_intent_repository import SqlOrderIntentRepository
 from adapters.persistence.password_reset_repository import SqlPasswordResetRepository
 from adapters.persistence.trade_repository import SqlTradeRepository
@@ -37,6 +38,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.backtests = SqlBacktestRepository(self._session)
         self.order_intents = SqlOrderIntentRepository(self._session)
         self.manual_orders = SqlManualOrderRepository(self._session)
+        self.optimization_jobs = SqlOptimizationJobRepository(self._session)
         return self
 
     async def __aexit__(

@@ -22,6 +22,7 @@ from domain.ports.candle_store import CandleKey, CandleStore
 from domain.ports.clock import Clock
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.unit_of_work import UnitOfWork
+from domain.trading.risk_params import RiskParams
 from domain.trading.simulation import CandleSeries, SimulationResult
 
 # Five years of one-minute candles: the most one backtest reads.
@@ -35,6 +36,8 @@ _NOT_PARAMETERS = {
     "check_interval_seconds", "initial_capital", "strategy", "transfer_amount",
     "auto_transfer_funds",
 }  # fmt: skip
+# Every name `parameters` of a backtest request may hold.
+BACKTEST_PARAMETERS = frozenset((set(EDITABLE_FIELDS) - _NOT_PARAMETERS) | _EXTRA_PARAMETERS)
 
 # Called with a stage ("candles", "simulation", "metrics") and a fraction done in [0, 1].
 BacktestProgress = Callable[[str, float], None]
@@ -83,13 +86,9 @@ class RunBacktest:
         self, command: RunBacktestCommand, progress: BacktestProgress | None = None
     ) -> Backtest:
         report = progress or (lambda stage, fraction: None)
-        timeframe = _timeframe(command.interval)
+        timeframe = backtest_timeframe(command.interval)
         start_ms, end_ms = self._check_range(command, timeframe)
-        config = _as_bot_config(command, self._clock.now())
-        risk = config.risk_params(
-            fee_rate=_rate(command.parameters, "fee_perc"),
-            slippage_rate=_rate(command.parameters, "slippage_perc") or 0.0,
-        )
+        config, risk = backtest_settings(command, self._clock.now())
         await self._exchange.fetch_market(config.market_type, config.symbol)
         key = CandleKey(self._exchange_id, config.market_type, config.symbol, timeframe)
         await self._ensure.execute(
@@ -120,32 +119,39 @@ class RunBacktest:
         return backtest
 
     def _check_range(self, command: RunBacktestCommand, timeframe: Timeframe) -> tuple[int, int]:
-        today = self._clock.now().astimezone(UTC).date()
-        problems: dict[str, list[str]] = {}
-        if command.end_date < command.start_date:
-            problems["end_date"] = ["must not be before start_date"]
-        if command.end_date > today:
-            problems["end_date"] = [f"must not be in the future (today is {today})"]
-        if not command.initial_capital > 0 or command.initial_capital > 1e15:
-            problems["initial_capital"] = ["a positive amount"]
-        if problems:
-            raise InvalidInput("Validation failed", details=problems)
-        start_ms, end_ms = candle_range_ms(command.start_date, command.end_date)
-        candles = (end_ms - start_ms + 1) // timeframe.milliseconds
-        if candles > MAX_CANDLES:
-            raise InvalidInput(
-                "Range too long",
-                details={
-                    "end_date": [
-                        f"{candles:,} {timeframe} candles; at most {MAX_CANDLES:,} (five years "
-                        "of 1m candles) per backtest: use a longer interval or a shorter range"
-                    ]
-                },
-            )
-        return start_ms, end_ms
+        return backtest_window(command, timeframe, self._clock.now().astimezone(UTC).date())
 
 
-def _timeframe(interval: str) -> Timeframe:
+def backtest_window(
+    command: RunBacktestCommand, timeframe: Timeframe, today: date
+) -> tuple[int, int]:
+    """The candle range of a request, checked as every backtest's: InvalidInput names
+    the fields (dates, capital, too many candles)."""
+    problems: dict[str, list[str]] = {}
+    if command.end_date < command.start_date:
+        problems["end_date"] = ["must not be before start_date"]
+    if command.end_date > today:
+        problems["end_date"] = [f"must not be in the future (today is {today})"]
+    if not command.initial_capital > 0 or command.initial_capital > 1e15:
+        problems["initial_capital"] = ["a positive amount"]
+    if problems:
+        raise InvalidInput("Validation failed", details=problems)
+    start_ms, end_ms = candle_range_ms(command.start_date, command.end_date)
+    candles = (end_ms - start_ms + 1) // timeframe.milliseconds
+    if candles > MAX_CANDLES:
+        raise InvalidInput(
+            "Range too long",
+            details={
+                "end_date": [
+                    f"{candles:,} {timeframe} candles; at most {MAX_CANDLES:,} (five years "
+                    "of 1m candles) per backtest: use a longer interval or a shorter range"
+                ]
+            },
+        )
+    return start_ms, end_ms
+
+
+def backtest_timeframe(interval: str) -> Timeframe:
     try:
         return Timeframe(interval)
     except UnsupportedTimeframe as exc:
@@ -153,11 +159,21 @@ def _timeframe(interval: str) -> Timeframe:
         raise UnsupportedTimeframe(details={"interval": exc.details["timeframe"]}) from None
 
 
+def backtest_settings(command: RunBacktestCommand, now: datetime) -> tuple[BotConfig, RiskParams]:
+    """The request's parameters validated as every backtest's (InvalidInput naming
+    `parameters.<name>`): the bot configuration it runs as, and the risk it runs with."""
+    config = _as_bot_config(command, now)
+    risk = config.risk_params(
+        fee_rate=_rate(command.parameters, "fee_perc"),
+        slippage_rate=_rate(command.parameters, "slippage_perc") or 0.0,
+    )
+    return config, risk
+
+
 def _as_bot_config(command: RunBacktestCommand, now: datetime) -> BotConfig:
     """A backtest is a bot configuration run over history: the same rules validate it."""
     parameters = dict(command.parameters)
-    allowed = (set(EDITABLE_FIELDS) - _NOT_PARAMETERS) | _EXTRA_PARAMETERS
-    unknown = set(parameters) - allowed
+    unknown = set(parameters) - BACKTEST_PARAMETERS
     if unknown:
         raise InvalidInput(
             "Validation failed",

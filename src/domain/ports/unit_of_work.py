@@ -8,6 +8,7 @@ from domain.ports.backtest_repository import BacktestRepository
 from domain.ports.bot_config_repository import BotConfigRepository
 from domain.ports.bot_state_repository import BotStateRepository
 from domain.ports.manual_order_repository import ManualOrderRepository
+from domain.ports.optimization_job_repository import OptimizationJobRepository
 from domain.ports.order_intent_repository import OrderIntentRepository
 from domain.ports.password_reset_repository import PasswordResetRepository
 from domain.ports.trade_repository import TradeRepository
@@ -26,6 +27,7 @@ class UnitOfWork(Protocol):
     backtests: BacktestRepository
     order_intents: OrderIntentRepository
     manual_orders: ManualOrderRepository
+    optimization_jobs: OptimizationJobRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -20,6 +20,7 @@ from entrypoints.http.controllers.bot_configs import BotConfigController
 from entrypoints.http.controllers.bot_control import BotControlController
 from entrypoints.http.controllers.bot_states import BotStateController
 from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.optimizations import OptimizationController
 from entrypoints.http.controllers.orders import OrderController
 from entrypoints.http.controllers.portfolio import PortfolioController
 from entrypoints.http.controllers.streams import StreamController
@@ -39,6 +40,8 @@ def create_app(container: Container, with_worker: bool = False) -> Litestar:
     background: list[asyncio.Task[None]] = []
 
     async def on_startup() -> None:
+        # Optimisation jobs run inside the API process: none survives a restart.
+        await container.fail_interrupted_optimizations().execute()
         if with_worker:
             background.append(asyncio.create_task(container.bot_worker().run(stop_worker)))
 
@@ -61,6 +64,7 @@ def create_app(container: Container, with_worker: bool = False) -> Litestar:
             PortfolioController,
             TradingConfigController,
             BacktestController,
+            OptimizationController,
             StreamController,
         ],
         response_class=DecimalNumberResponse,

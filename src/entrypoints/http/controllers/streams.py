@@ -12,7 +12,7 @@ import msgspec
 from litestar import Controller, Request, WebSocket, get, post, websocket
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import HeaderParameter, QueryParameter, SkipValidation
+from litestar.params import FromQuery, HeaderParameter, QueryParameter, SkipValidation
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
@@ -189,7 +189,7 @@ class StreamController(Controller):
         request: Request[Any, Any, Any],
         stream_access: NamedDependency[SkipValidation[AuthenticateStream]],
         symbol: Annotated[str, QueryParameter(min_length=1, max_length=32)],
-        market_type: MarketType = MarketType.SPOT,
+        market_type: FromQuery[MarketType] = MarketType.SPOT,
         ticket: Ticket = None,
     ) -> ServerSentEvent:
         user = await stream_access.execute(
