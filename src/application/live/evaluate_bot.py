@@ -11,6 +11,7 @@ from decimal import Decimal
 from application.api_keys.exchange_account import decrypt_account
 from application.live.holdings import position_mismatch, sellable_amount
 from application.market_data.ensure_candles import EnsureCandles
+from domain.api_keys.api_key import ApiKey
 from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import ACTIVE_STATUSES, BotState, BotStatus
 from domain.bots.errors import StaleBotState
@@ -118,21 +119,6 @@ class EvaluateBot:
     ) -> Evaluation | None:
         """Evaluate the bot once. `reconcile` (a worker's first look at the bot) also
         checks the bot's position against the exchange before it may trade again."""
-        evaluation = await self._evaluate(user_id, bot_config_id, reconcile)
-        if evaluation is None or evaluation.status not in ACTIVE_STATUSES:
-            return evaluation
-        async with self._uow:
-            config = await self._uow.bot_configs.get(user_id, bot_config_id)
-        if config is None:
-            return evaluation
-        now_ms = int(self._clock.now().timestamp() * 1000)
-        step = Timeframe(config.timeframe).milliseconds
-        due = next_due_ms(now_ms, step, config.check_interval_seconds)
-        return replace(evaluation, next_due_ms=due)
-
-    async def _evaluate(
-        self, user_id: int, bot_config_id: int, reconcile: bool
-    ) -> Evaluation | None:
         async with self._uow:
             config = await self._uow.bot_configs.get(user_id, bot_config_id)
             state = await self._uow.bot_states.get(user_id, bot_config_id)
@@ -143,6 +129,18 @@ class EvaluateBot:
             )
         if config is None or state is None or not state.is_active:
             return None
+        evaluation = await self._evaluate(config, state, api_key, reconcile)
+        if evaluation.status not in ACTIVE_STATUSES:
+            return evaluation
+        now_ms = int(self._clock.now().timestamp() * 1000)
+        step = Timeframe(config.timeframe).milliseconds
+        due = next_due_ms(now_ms, step, config.check_interval_seconds)
+        return replace(evaluation, next_due_ms=due)
+
+    async def _evaluate(
+        self, config: BotConfig, state: BotState, api_key: ApiKey | None, reconcile: bool
+    ) -> Evaluation:
+        user_id, bot_config_id = config.user_id, state.bot_config_id
         assert config.id is not None
         if api_key is not None:
             account = decrypt_account(self._vault, api_key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, WebSocket, get, post, websocket
@@ -18,7 +18,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from adapters.streams.ticket_store import TICKET_SECONDS
 from application.auth.stream_access import AuthenticateStream
-from application.market_data.price_feed import PriceListener, PriceUpdate
+from application.market_data.price_feed import PriceListener
 from domain.errors import AuthenticationFailed
 from domain.events import DeliveredEvent
 from domain.exchange.market import MarketType
@@ -26,6 +26,7 @@ from domain.users.user import User
 from entrypoints.http.dependencies import USER_ID_STATE_KEY, provide_current_user, use_case
 from entrypoints.http.errors import error_responses
 
+T = TypeVar("T")
 # WebSocket close codes: 4401 = not authenticated (4000-4999 are the application's);
 # 1013 = try again later (the client fell too far behind and was dropped).
 CLOSE_UNAUTHENTICATED = 4401
@@ -56,54 +57,71 @@ def _after_id(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
+async def _stream_user(
+    request: Request[Any, Any, Any], stream_access: AuthenticateStream, ticket: str | None
+) -> User:
+    """The stream's user (header or ticket), recorded for the access log."""
+    user = await stream_access.execute(
+        request.headers.get("authorization"), ticket, set(request.query_params.keys())
+    )
+    request.scope.setdefault("state", {})[USER_ID_STATE_KEY] = user.id
+    return user
+
+
+KEEP_ALIVE = ServerSentEventMessage(data=None, comment="keep-alive")
+
+
+async def _with_keepalives(
+    items: AsyncIterator[T], keepalive_seconds: float
+) -> AsyncIterator[T | None]:
+    """The items as they come, and None whenever none came for `keepalive_seconds`
+    (the waiting read is kept, never cancelled). Closes `items` when done."""
+    pending: asyncio.Future[T] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(items))
+            done, _ = await asyncio.wait({pending}, timeout=keepalive_seconds)
+            if not done:
+                yield None
+                continue
+            try:
+                item = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+        close = getattr(items, "aclose", None)
+        if close is not None:
+            await close()
+
+
 async def _sse_messages(
     events: AsyncIterator[DeliveredEvent], keepalive_seconds: float
 ) -> AsyncIterator[ServerSentEventMessage]:
     """Each event with its id; a comment line whenever nothing happened for a while, so
     proxies keep the connection open. Ends when the bus drops a too-slow client."""
-    pending: asyncio.Future[DeliveredEvent] | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(events))
-            done, _ = await asyncio.wait({pending}, timeout=keepalive_seconds)
-            if not done:
-                yield ServerSentEventMessage(data=None, comment="keep-alive")
-                continue
-            try:
-                event = pending.result()
-            except StopAsyncIteration:
-                return
-            pending = None
-            yield ServerSentEventMessage(
-                data=msgspec.json.encode(_wire(event)).decode(), event=event.type, id=event.id
-            )
-    finally:
-        if pending is not None:
-            pending.cancel()
-        close = getattr(events, "aclose", None)
-        if close is not None:
-            await close()
+    async for event in _with_keepalives(events, keepalive_seconds):
+        if event is None:
+            yield KEEP_ALIVE
+        else:
+            data = msgspec.json.encode(_wire(event)).decode()
+            yield ServerSentEventMessage(data=data, event=event.type, id=event.id)
 
 
 async def _price_messages(
     updates: PriceListener, market_type: MarketType, keepalive_seconds: float
 ) -> AsyncIterator[ServerSentEventMessage]:
-    pending: asyncio.Future[PriceUpdate] | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(updates))
-            done, _ = await asyncio.wait({pending}, timeout=keepalive_seconds)
-            if not done:
-                yield ServerSentEventMessage(data=None, comment="keep-alive")
-                continue
-            update = pending.result()
-            pending = None
-            if update.ticker is None:
-                error = _ENCODER.encode({"error": update.error}).decode()
-                yield ServerSentEventMessage(data=error, event="price_error")
-                continue
+    async for update in _with_keepalives(updates, keepalive_seconds):
+        if update is None:
+            yield KEEP_ALIVE
+        elif update.ticker is None:
+            error = _ENCODER.encode({"error": update.error}).decode()
+            yield ServerSentEventMessage(data=error, event="price_error")
+        else:
             t = update.ticker
             body: dict[str, Any] = {
                 "symbol": t.symbol,
@@ -114,10 +132,6 @@ async def _price_messages(
                 "at": t.at.isoformat(),
             }
             yield ServerSentEventMessage(data=_ENCODER.encode(body).decode(), event="price")
-    finally:
-        if pending is not None:
-            pending.cancel()
-        await updates.aclose()
 
 
 class StreamController(Controller):
@@ -162,10 +176,7 @@ class StreamController(Controller):
         ticket: Ticket = None,
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
-        user = await stream_access.execute(
-            request.headers.get("authorization"), ticket, set(request.query_params.keys())
-        )
-        request.scope.setdefault("state", {})[USER_ID_STATE_KEY] = user.id
+        user = await _stream_user(request, stream_access, ticket)
         container = request.app.state.container
         assert user.id is not None
         events = container.event_bus().subscribe(user.id, _after_id(last_event_id))
@@ -192,10 +203,7 @@ class StreamController(Controller):
         market_type: FromQuery[MarketType] = MarketType.SPOT,
         ticket: Ticket = None,
     ) -> ServerSentEvent:
-        user = await stream_access.execute(
-            request.headers.get("authorization"), ticket, set(request.query_params.keys())
-        )
-        request.scope.setdefault("state", {})[USER_ID_STATE_KEY] = user.id
+        await _stream_user(request, stream_access, ticket)
         container = request.app.state.container
         market = await container.exchange().fetch_market(market_type, symbol.strip().upper())
         listener = container.price_feed().listen(market_type, market.symbol)
