@@ -25,12 +25,14 @@ from adapters.mail.background_mailer import BackgroundMailer
 from adapters.mail.logging_mailer import LoggingMailer
 from adapters.mail.smtp_mailer import SmtpMailer, SmtpSettings
 from adapters.persistence.bot_lease_store import SqlBotLeases
+from adapters.persistence.bot_status_counts import SqlBotStatusCounts
 from adapters.persistence.database_probe import DatabaseProbe
 from adapters.persistence.engine import create_engine, create_session_factory
 from adapters.persistence.replay_anchor_store import ReplayAnchorStore
 from adapters.persistence.sql_candle_store import SqlCandleStore
 from adapters.persistence.unit_of_work import SqlUnitOfWork
 from adapters.rate_limit.limits_rate_limiter import (
+    DisabledRateLimiter,
     LimitsRateLimiter,
     memory_storage,
     redis_storage,
@@ -82,9 +84,11 @@ from domain.ports.clock import Clock
 from domain.ports.event_bus import EventBus
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer
+from domain.ports.rate_limiter import RateLimiter
 from domain.ports.readiness_probe import ReadinessProbe
 from domain.ports.stream_tickets import StreamTickets
 from entrypoints.failpoints import failpoints
+from entrypoints.http.request_limits import RequestLimits
 from entrypoints.settings import Settings
 
 
@@ -106,6 +110,10 @@ def _delivery_mailer(settings: Settings) -> Mailer:
 def _rate_limiter(settings: Settings) -> LimitsRateLimiter:
     storage = redis_storage(settings.redis_url) if settings.redis_url else memory_storage()
     return LimitsRateLimiter(storage)
+
+
+def _auth_rate_limiter(settings: Settings, limiter: RateLimiter) -> RateLimiter:
+    return limiter if settings.auth_rate_limits else DisabledRateLimiter()
 
 
 def _event_bus(settings: Settings, clock: Clock) -> EventBus:
@@ -240,6 +248,8 @@ class Container(containers.DeclarativeContainer):
         JwtAccessTokenCodec, secret=providers.Callable(_jwt_secret, settings), clock=clock
     )
     rate_limiter = providers.Singleton(_rate_limiter, settings)
+    auth_rate_limiter = providers.Callable(_auth_rate_limiter, settings, rate_limiter)
+    request_limits = providers.Singleton(RequestLimits.from_settings, settings)
     mailer = providers.Singleton(
         BackgroundMailer, inner=providers.Singleton(_delivery_mailer, settings)
     )
@@ -253,6 +263,7 @@ class Container(containers.DeclarativeContainer):
     exchange = providers.Singleton(
         _exchange, settings, session_factory, market_clock, candle_store, candle_exchange_id
     )
+    bot_status_counts = providers.Singleton(SqlBotStatusCounts, engine)
     readiness_probes = providers.Singleton(
         _readiness_probes, settings, providers.Singleton(DatabaseProbe, engine), exchange
     )
@@ -263,7 +274,7 @@ class Container(containers.DeclarativeContainer):
         uow=uow,
         hasher=password_hasher,
         tokens=access_tokens,
-        limiter=rate_limiter,
+        limiter=auth_rate_limiter,
         clock=clock,
     )
     authenticate = providers.Factory(Authenticate, uow=uow, tokens=access_tokens)
@@ -271,12 +282,12 @@ class Container(containers.DeclarativeContainer):
         RequestPasswordReset,
         uow=uow,
         mailer=mailer,
-        limiter=rate_limiter,
+        limiter=auth_rate_limiter,
         clock=clock,
         public_url=settings.provided.public_url,
     )
     reset_password = providers.Factory(
-        ResetPassword, uow=uow, hasher=password_hasher, limiter=rate_limiter, clock=clock
+        ResetPassword, uow=uow, hasher=password_hasher, limiter=auth_rate_limiter, clock=clock
     )
     list_users = providers.Factory(ListUsers, uow=uow)
     set_user_active = providers.Factory(SetUserActive, uow=uow)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import limits
 import msgspec
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
@@ -59,6 +60,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Queued or running optimisation jobs a user may have at once (POST /backtest/optimize).
     optimize_max_jobs_per_user: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 2
     data_dir: str = "./data"
+    # General request limits ("N/second|minute|hour", or "off"), beyond the seed's
+    # login and reset limits: per user on authenticated routes, per client IP on the rest.
+    rate_limit_per_user: str = "1200/minute"
+    rate_limit_per_ip: str = "600/minute"
+    # The seed's login/forgot/reset limits; "off" is for load benchmarks only.
+    auth_rate_limits: bool = True
 
 
 class ConfigError(Exception):
@@ -81,7 +88,13 @@ ENV_NAMES: dict[str, str] = {
 _LIST_FIELDS = {"fernet_keys", "cors_origins"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-_BOOL_FIELDS = {"validate_api_on_testnet", "smtp_tls", "log_json", "auto_migrate"}
+_BOOL_FIELDS = {
+    "validate_api_on_testnet",
+    "smtp_tls",
+    "log_json",
+    "auto_migrate",
+    "auth_rate_limits",
+}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -171,8 +184,28 @@ def _check(s: Settings) -> None:
         raise ConfigError(
             ENV_NAMES["paper_replay_start"], "give a time zone, e.g. 2024-01-01T00:00:00Z"
         )
+    for field in ("rate_limit_per_user", "rate_limit_per_ip"):
+        value = getattr(s, field)
+        if value.lower() != "off" and not _is_rate(value):
+            raise ConfigError(ENV_NAMES[field], "expected e.g. 1200/minute, 20/second or off")
     if Path(s.data_dir).exists() and not Path(s.data_dir).is_dir():
         raise ConfigError(ENV_NAMES["data_dir"], "exists and is not a directory")
+
+
+def request_limit(value: str) -> tuple[int, int] | None:
+    """(hits, period in seconds) of a rate setting such as "1200/minute"; None when off."""
+    if value.lower() == "off":
+        return None
+    item = limits.parse(value)
+    return item.amount, item.get_expiry()
+
+
+def _is_rate(value: str) -> bool:
+    try:
+        item = limits.parse(value)
+    except ValueError:
+        return False
+    return item.amount >= 1
 
 
 def _is_origin(value: str) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from entrypoints.settings import ENV_NAMES
 from tests.support.servers import free_port
@@ -66,13 +67,22 @@ def wait_for_health(server: LiveServer, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def running_server(tmp_path: Path, **env_overrides: str) -> Iterator[LiveServer]:
+def running_server(tmp_path: Path, workers: int = 1, **env_overrides: str) -> Iterator[LiveServer]:
     port = free_port()
     env = clean_env(tmp_path, **env_overrides)
     stderr_path = tmp_path / "serve.stderr"
     with stderr_path.open("wb") as stderr, (tmp_path / "serve.stdout").open("wb") as stdout:
         process = subprocess.Popen(
-            [str(TRADEBOT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                str(TRADEBOT),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             cwd=tmp_path,
             stdout=stdout,
@@ -184,3 +194,28 @@ def test_serve_with_json_logging_writes_every_stderr_line_as_json(tmp_path: Path
     [access] = [json.loads(line) for line in lines if request_id in line]
     assert access["request_id"] == request_id
     assert access["path"] == "/health"
+
+
+def test_serve_with_two_workers_counts_every_workers_requests_in_one_metrics_answer(
+    tmp_path: Path,
+) -> None:
+    with running_server(tmp_path, workers=2) as server:
+        before = health_requests(server.base_url)
+        for _ in range(40):
+            # A new connection each time, so that both worker processes answer some.
+            assert httpx.get(f"{server.base_url}/health", timeout=10.0).status_code == 200
+        # Each scrape may reach either process; every one sees the sum of both.
+        seen = {health_requests(server.base_url) for _ in range(10)}
+    assert seen == {before + 40}
+
+
+def health_requests(base_url: str) -> float:
+    text = httpx.get(f"{base_url}/metrics", timeout=10.0).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "tradebot_http_requests_total"
+        and sample.labels["path"] == "/health"
+        and sample.labels["status_code"] == "200"
+    )

@@ -135,3 +135,110 @@ async def test_requests_pass_while_redis_is_down_and_limits_resume_after(
         assert 429 in statuses
         assert set(statuses) <= {401, 429}
         assert (await client.get("/health/ready")).status_code == 200
+
+
+async def register_and_login(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    body = {"email": email, "password": PASSWORD}
+    assert (await client.post("/api/v1/auth/register", json=body)).status_code == 201
+    response = await client.post("/api/v1/auth/login", json=body)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def storage_redis_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "memory":
+        return None
+    server: RedisServer = request.getfixturevalue("redis_server")
+    redis = Redis.from_url(server.url)
+    await redis.flushall()
+    await redis.aclose()
+    return server.url
+
+
+async def test_a_user_past_the_per_user_limit_gets_429_while_another_user_is_served(
+    settings: Settings, storage_redis_url: str | None
+) -> None:
+    container = limited_container(
+        msgspec.structs.replace(settings, rate_limit_per_user="5/minute"), storage_redis_url
+    )
+    try:
+        async with await make_client(container) as client:
+            alice = await register_and_login(client, "alice@example.com")
+            bob = await register_and_login(client, "bob@example.com")
+            for _ in range(5):
+                assert (await client.get("/api/v1/bot-configs/", headers=alice)).status_code == 200
+            assert_too_many(await client.get("/api/v1/auth/me", headers=alice))
+            assert_too_many(await client.get("/api/v1/trades/", headers=alice))
+            assert (
+                int((await client.get("/api/v1/trades/", headers=alice)).headers["retry-after"])
+                <= 60
+            )
+            assert (await client.get("/api/v1/bot-configs/", headers=bob)).status_code == 200
+    finally:
+        await close_container(container)
+
+
+async def test_two_api_processes_sharing_redis_count_a_user_once(
+    settings: Settings, redis_server: RedisServer
+) -> None:
+    redis = Redis.from_url(redis_server.url)
+    await redis.flushall()
+    await redis.aclose()
+    limited = msgspec.structs.replace(settings, rate_limit_per_user="6/minute")
+    first = limited_container(limited, redis_server.url)
+    second = limited_container(limited, redis_server.url)
+    try:
+        async with await make_client(first) as one, await make_client(second) as two:
+            alice = await register_and_login(one, "alice@example.com")
+            statuses = []
+            for i in range(8):
+                client = one if i % 2 == 0 else two
+                statuses.append((await client.get("/api/v1/auth/me", headers=alice)).status_code)
+            assert statuses == [200] * 6 + [429] * 2
+    finally:
+        await close_container(first)
+        await close_container(second)
+
+
+async def test_unauthenticated_routes_are_limited_per_ip_but_health_never_is(
+    settings: Settings, storage_redis_url: str | None
+) -> None:
+    container = limited_container(
+        msgspec.structs.replace(settings, rate_limit_per_ip="4/minute"), storage_redis_url
+    )
+    try:
+        async with await make_client(container) as client:
+            for _ in range(4):
+                assert (await client.get("/schema/openapi.json")).status_code == 200
+            assert_too_many(await client.get("/schema/openapi.json"))
+            assert_too_many(
+                await client.post(
+                    "/api/v1/auth/register", json={"email": "c@example.com", "password": PASSWORD}
+                )
+            )
+            for _ in range(10):
+                assert (await client.get("/health")).status_code == 200
+                assert (await client.get("/health/ready")).status_code == 200
+            other_ip = httpx.ASGITransport(app=create_app(container), client=("10.9.8.7", 1))
+            async with httpx.AsyncClient(transport=other_ip, base_url="http://t") as elsewhere:
+                assert (await elsewhere.get("/schema/openapi.json")).status_code == 200
+    finally:
+        await close_container(container)
+
+
+async def test_general_limits_set_to_off_never_refuse_and_auth_limits_can_be_switched_off(
+    settings: Settings,
+) -> None:
+    container = limited_container(
+        msgspec.structs.replace(
+            settings, rate_limit_per_user="off", rate_limit_per_ip="off", auth_rate_limits=False
+        ),
+        None,
+    )
+    try:
+        async with await make_client(container) as client:
+            for i in range(12):
+                assert (await attempt_login(client, f"flood{i}@example.com")).status_code == 401
+    finally:
+        await close_container(container)

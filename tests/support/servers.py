@@ -93,7 +93,10 @@ class PostgresServer:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
         )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> None:
+        """`immediate` (the default, for teardown) skips the shutdown checkpoint: with
+        `synchronous_commit=off` the last commits may be lost. `fast` is a clean stop:
+        sessions are terminated, nothing committed is lost."""
         if self.data.exists():
             subprocess.run(
                 [
@@ -102,7 +105,7 @@ class PostgresServer:
                     "-D",
                     str(self.data),
                     "-m",
-                    "immediate",
+                    mode,
                     "-w",
                     "stop",
                 ],

@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from entrypoints.secrets_file import SECRETS_FILE_NAME, with_generated_secrets
-from entrypoints.settings import ConfigError, Settings, load_settings
+from entrypoints.settings import ConfigError, Settings, load_settings, request_limit
 
 JWT_SECRET = "settings-test-secret-" + "j" * 27
 
@@ -77,6 +77,10 @@ def test_unrelated_variables_are_ignored() -> None:
         ("TRADEBOT_LOG_LEVEL", "LOUD"),
         ("TRADEBOT_EXCHANGE", "Binance US"),
         ("VALIDATE_API_ON_TESTNET", "perhaps"),
+        ("TRADEBOT_RATE_LIMIT_PER_USER", "lots"),
+        ("TRADEBOT_RATE_LIMIT_PER_USER", "0/minute"),
+        ("TRADEBOT_RATE_LIMIT_PER_IP", "100/fortnight"),
+        ("TRADEBOT_AUTH_RATE_LIMITS", "sometimes"),
     ],
 )
 def test_a_bad_value_is_a_config_error_naming_its_variable(variable: str, value: str) -> None:
@@ -87,6 +91,18 @@ def test_a_bad_value_is_a_config_error_naming_its_variable(variable: str, value:
     message = str(caught.value)
     assert f" {variable}: " in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1200/minute", (1200, 60)), ("20 per second", (20, 1)), ("5/hour", (5, 3600)), ("OFF", None)],
+)
+def test_a_request_rate_setting_reads_as_hits_per_period_or_off(
+    value: str, expected: tuple[int, int] | None
+) -> None:
+    settings = load_settings({"TRADEBOT_RATE_LIMIT_PER_USER": value})
+
+    assert request_limit(settings.rate_limit_per_user) == expected
 
 
 def test_a_valid_fernet_key_list_is_kept_unless_one_key_is_bad() -> None:

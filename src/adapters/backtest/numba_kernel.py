@@ -15,6 +15,7 @@ from adapters.backtest.kernel_arrays import (
     simulated_trades,
 )
 from adapters.backtest.sweep import BatchResult, run_batch
+from adapters.metrics.counters import count_backtests
 from domain.ports.backtest_kernel import BacktestKernel
 from domain.trading.risk_params import RiskParams
 from domain.trading.simulation import CandleSeries, SimulationResult
@@ -65,6 +66,7 @@ class NumbaBacktestKernel(BacktestKernel):
             equity,
             True,
         )
+        count_backtests("single")
         return SimulationResult(
             trades=simulated_trades(trades[:count]),
             equity=equity.tolist(),

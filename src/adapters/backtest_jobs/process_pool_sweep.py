@@ -20,6 +20,7 @@ from dataclasses import astuple, fields
 import numpy as np
 
 from adapters.backtest_jobs import sweep_worker
+from adapters.metrics.counters import count_backtests
 from domain.ports.parameter_sweep import ParameterSweep, SweepOutcome
 from domain.trading.risk_params import RiskParams
 from domain.trading.simulation import CandleSeries
@@ -95,6 +96,7 @@ class ProcessPoolSweep(ParameterSweep):
             if self._pool is pool:
                 self._pool = None
             raise
+        count_backtests("optimization_set", len(param_sets))
         return SweepOutcome(final_capital=final_capital, trades=trades, wins=wins)
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ import re
 
 import ccxt.async_support as ccxt
 
+from adapters.metrics.counters import count_exchange_error
 from domain.errors import DomainError
 from domain.exchange.errors import (
     BelowMarketMinimum,
@@ -43,6 +44,13 @@ def is_duplicate_order(exc: BaseException) -> bool:
 
 
 def translate(exc: Exception, retry_after_seconds: int | None = None) -> DomainError:
+    """The domain error for a ccxt failure; every one is counted for `/metrics`."""
+    error = _domain_error(exc, retry_after_seconds)
+    count_exchange_error(error)
+    return error
+
+
+def _domain_error(exc: Exception, retry_after_seconds: int | None) -> DomainError:
     code = exchange_code(exc)
     details = {"exchange_code": code, "reason": exchange_reason(exc)} if code else None
     if code in CREDENTIAL_CODES or isinstance(

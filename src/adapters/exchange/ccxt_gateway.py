@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import ccxt.async_support as ccxt
 
 from adapters.exchange.ccxt_errors import below_minimum, is_duplicate_order, translate
+from adapters.metrics.counters import count_order_sent
 from domain.errors import DomainError
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance, Wallet
@@ -398,6 +399,11 @@ class CcxtExchangeGateway(ExchangeGateway):
     # -- orders ----------------------------------------------------------------------
 
     async def create_order(self, account: ExchangeAccount, request: OrderRequest) -> Order:
+        order = await self._send_order(account, request)
+        count_order_sent("binance", request.market_type.value, request.side.value)
+        return order
+
+    async def _send_order(self, account: ExchangeAccount, request: OrderRequest) -> Order:
         market = await self.fetch_market(request.market_type, request.symbol)
         ccxt_symbol = await self._ccxt_symbol(request.market_type, request.symbol)
         client = await self._private_client(request.market_type, account)

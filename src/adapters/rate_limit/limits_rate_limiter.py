@@ -6,7 +6,7 @@ import time
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
 from domain.errors import RateLimited
@@ -38,15 +38,17 @@ class LimitsRateLimiter(RateLimiter):
     """
 
     def __init__(self, storage: Storage) -> None:
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._exact = MovingWindowRateLimiter(storage)
+        self._counted = SlidingWindowCounterRateLimiter(storage)
         self._last_warning = -math.inf
 
     async def hit(self, rule: RateLimit, key: str) -> None:
         item = RateLimitItemPerSecond(rule.limit, rule.period_seconds)
+        limiter = self._exact if rule.exact else self._counted
         try:
-            if await self._limiter.hit(item, rule.name, key):
+            if await limiter.hit(item, rule.name, key):
                 return
-            stats = await self._limiter.get_window_stats(item, rule.name, key)
+            stats = await limiter.get_window_stats(item, rule.name, key)
         except StorageError as exc:
             self._warn(exc)
             return

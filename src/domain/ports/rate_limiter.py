@@ -6,11 +6,17 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
-    """At most `limit` hits per `period_seconds` for one key of the named rule."""
+    """At most `limit` hits per `period_seconds` for one key of the named rule.
+
+    `exact` rules remember every hit (a moving window: right for small limits such
+    as logins); the others weight the previous window's count (a sliding-window
+    counter: constant memory and time, for high-volume limits on every request).
+    """
 
     name: str
     limit: int
     period_seconds: int
+    exact: bool = True
 
     def __post_init__(self) -> None:
         if self.limit < 1 or self.period_seconds < 1:

@@ -91,6 +91,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
     from entrypoints import migrations
+    from entrypoints.metrics_processes import metrics_shared_by
     from entrypoints.secrets_file import with_generated_secrets
 
     if not 1 <= port <= 65535 or workers < 1:
@@ -101,16 +102,17 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if settings.auto_migrate:
         logger.info("applying database migrations")
         migrations.upgrade(settings.database_url)
-    uvicorn.run(
-        "entrypoints.http.asgi:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    with metrics_shared_by(workers):
+        uvicorn.run(
+            "entrypoints.http.asgi:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+        )
     return 0
 
 

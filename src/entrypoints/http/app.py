@@ -7,9 +7,11 @@ import asyncio
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig
 
 from entrypoints.container import Container, close_container
 from entrypoints.http.access_log import AccessLogMiddleware
@@ -20,6 +22,7 @@ from entrypoints.http.controllers.bot_configs import BotConfigController
 from entrypoints.http.controllers.bot_control import BotControlController
 from entrypoints.http.controllers.bot_states import BotStateController
 from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.metrics import MetricsController
 from entrypoints.http.controllers.optimizations import OptimizationController
 from entrypoints.http.controllers.orders import OrderController
 from entrypoints.http.controllers.portfolio import PortfolioController
@@ -29,8 +32,18 @@ from entrypoints.http.controllers.trading_config import TradingConfigController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.json_response import DecimalAsNumberSchema, DecimalNumberResponse
 from entrypoints.http.pagination import TOTAL_COUNT_HEADER
+from entrypoints.http.request_limits import limit_anonymous_requests
 
 MAX_BODY_BYTES = 1024 * 1024
+# Request count and latency per route template (`/api/v1/bot-configs/{config_id}`)
+# and status, for `GET /metrics`.
+HTTP_METRICS = PrometheusConfig(
+    app_name="tradebot",
+    prefix="tradebot_http",
+    group_path=True,
+    scopes={ScopeType.HTTP},
+    buckets=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+)
 
 
 def create_app(container: Container, with_worker: bool = False) -> Litestar:
@@ -54,6 +67,7 @@ def create_app(container: Container, with_worker: bool = False) -> Litestar:
     app = Litestar(
         route_handlers=[
             HealthController,
+            MetricsController,
             AuthController,
             ApiKeyController,
             BotConfigController,
@@ -71,6 +85,8 @@ def create_app(container: Container, with_worker: bool = False) -> Litestar:
         plugins=[DecimalAsNumberSchema()],
         state=State({"container": container}),
         exception_handlers=EXCEPTION_HANDLERS,
+        guards=[limit_anonymous_requests],
+        middleware=[HTTP_METRICS.middleware],
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             allow_credentials=False,

@@ -11,6 +11,7 @@ from litestar.di import Provide
 from application.auth.authenticate import Authenticate
 from domain.users.errors import InvalidToken
 from domain.users.user import User
+from entrypoints.http.request_limits import count_user_request
 
 USER_ID_STATE_KEY = "user_id"
 
@@ -26,13 +27,17 @@ def use_case(name: str) -> Provide:
 
 
 async def provide_current_user(request: Request[Any, Any, Any]) -> User:
-    """The user of the bearer token, or 401. Records the id for the access log."""
+    """The user of the bearer token, or 401; 429 past the per-user limit.
+
+    Records the id for the access log."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("Not authenticated")
     authenticate: Authenticate = request.app.state.container.authenticate()
     user = await authenticate.execute(token.strip())
     request.scope.setdefault("state", {})[USER_ID_STATE_KEY] = user.id
+    assert user.id is not None
+    await count_user_request(request, user.id)
     return user
 
 

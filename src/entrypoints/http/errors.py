@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError
 
 from domain.errors import (
     AuthenticationFailed,
@@ -21,6 +22,7 @@ from domain.errors import (
     RateLimited,
     ServiceUnavailable,
 )
+from entrypoints.http.database_errors import database_fault
 
 logger = logging.getLogger("tradebot.http")
 
@@ -54,15 +56,18 @@ _DESCRIPTIONS = {
 }
 
 
-def error_responses(*codes: int) -> dict[int, ResponseSpec]:
+def error_responses(*codes: int, rate_limited: bool = True) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the error statuses a route can answer with.
 
     400 is always listed: any route with a path parameter, query or body can answer
     it, and without our entry Litestar documents its own 400 shape, not the envelope.
+    429 is listed unless the route is exempt from the general request limits, and
+    503 always: a database outage reaches every route (`database_errors`).
     """
+    always = {400, 429, 503} if rate_limited else {400, 503}
     return {
         code: ResponseSpec(data_container=ErrorBody, description=_DESCRIPTIONS[code])
-        for code in sorted({400, *codes})
+        for code in sorted({*always, *codes})
     }
 
 
@@ -110,6 +115,17 @@ def unexpected_error_handler(
     return envelope(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
 
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[ErrorBody]:
+    """The database is down, full or read-only: 503 with a plain message; anything else
+    a database raises is a bug (500). The log names the driver's cause, never the SQL
+    or its parameters (both are in `str(exc)`)."""
+    fault = database_fault(exc)
+    if fault is None:
+        return unexpected_error_handler(request, exc)
+    logger.error("%s (%s) on %s %s", fault.message, fault.cause, request.method, request.url.path)
+    return envelope(503, fault.message)
+
+
 def _field_details(extra: Any) -> dict[str, list[str]] | str | None:
     """Litestar/msgspec validation output as {field: [messages]}."""
     if not isinstance(extra, list):
@@ -144,6 +160,7 @@ def _plain_details(extra: Any) -> str | dict[str, Any] | None:
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: domain_error_handler,
+    DBAPIError: database_error_handler,
     HTTPException: http_exception_handler,
     Exception: unexpected_error_handler,
 }

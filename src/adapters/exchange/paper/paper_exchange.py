@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.exchange.paper.books import PaperBooks, PaperPosition
+from adapters.metrics.counters import count_order_sent
 from domain.errors import InvalidInput
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance, Wallet
@@ -150,6 +151,7 @@ class PaperExchange(ExchangeGateway):
                 await self._ensure_affordable(books, market, order, limit_price or last)
             result = await books.order_by_client_id(request.market_type, request.client_order_id)
         assert result is not None
+        count_order_sent("paper", request.market_type.value, request.side.value)
         return result
 
     async def fetch_order_by_client_id(

@@ -7,12 +7,15 @@ from litestar.params import SkipValidation
 from application.health.check_readiness import CheckReadiness
 from entrypoints.http.dependencies import use_case
 from entrypoints.http.errors import ErrorBody, envelope, error_responses
+from entrypoints.http.request_limits import RATE_LIMIT_EXEMPT
 from entrypoints.http.schemas import HealthResponse, ReadinessResponse
 
 
 class HealthController(Controller):
     path = "/health"
     tags = ["Health"]
+    # Monitoring is never refused by the general request limits.
+    opt = {RATE_LIMIT_EXEMPT: True}
 
     @get("/", summary="Liveness: the process answers")
     async def health(self) -> HealthResponse:
@@ -22,7 +25,7 @@ class HealthController(Controller):
         "/ready",
         summary="Readiness: the database (and Redis, when configured) answer",
         dependencies={"check_readiness": use_case("check_readiness")},
-        responses=error_responses(503),
+        responses=error_responses(503, rate_limited=False),
     )
     async def ready(
         self, check_readiness: NamedDependency[SkipValidation[CheckReadiness]]
