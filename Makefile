@@ -47,6 +47,8 @@ format: $(INSTALLED)
 # installed here only (not a runtime dependency).
 bench: $(INSTALLED)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	scripts/ensure-wrk.sh
+	scripts/ensure-test-services.sh
 	$(BIN)/python -m benchmarks.run_all
 
 clean:
