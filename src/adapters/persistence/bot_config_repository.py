@@ -98,4 +98,6 @@ def _values(config: BotConfig) -> dict[str, Any]:
 
 
 def _to_bot_config(row: Any) -> BotConfig:
-    return BotConfig(id=row.id, **{name: getattr(row, name) for name in _STORED_FIELDS})
+    # By position: reading 40 columns by name costs more than the rest of a list page.
+    data = dict(zip(row._fields, row, strict=True))
+    return BotConfig(id=data["id"], **{name: data[name] for name in _STORED_FIELDS})

@@ -83,6 +83,9 @@ class ListBotConfigs:
     async def execute(self, user_id: int, page: PageRequest) -> Page[BotConfig]:
         async with self._uow:
             items = await self._uow.bot_configs.list(user_id, page.limit, page.offset)
+            if 0 < len(items) < page.limit or (page.offset == 0 and not items):
+                # A short page is the last one: the total is known without counting.
+                return Page(items, page.offset + len(items))
             total = await self._uow.bot_configs.count(user_id)
         return Page(items, total)
 

@@ -245,6 +245,10 @@ EDITABLE_FIELDS: tuple[str, ...] = tuple(
 )
 
 
+_STRATEGIES = frozenset(s.value for s in StrategyName)
+_MARKET_TYPES = frozenset(m.value for m in MarketType)
+
+
 def _violations(c: BotConfig) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
 
@@ -255,9 +259,9 @@ def _violations(c: BotConfig) -> dict[str, list[str]]:
         add("name", "1 to 100 characters")
     if c.timeframe not in SUPPORTED_TIMEFRAMES:
         add("timeframe", f"one of {', '.join(SUPPORTED_TIMEFRAMES)}")
-    if c.strategy not in {s.value for s in StrategyName}:
+    if c.strategy not in _STRATEGIES:
         add("strategy", f"one of {', '.join(s.value for s in StrategyName)}")
-    if c.position_type not in {m.value for m in MarketType}:
+    if c.position_type not in _MARKET_TYPES:
         add("position_type", "spot or futures")
     for name, bounds in FIELD_RANGES.items():
         value = getattr(c, name)
