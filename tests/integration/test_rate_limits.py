@@ -17,6 +17,7 @@ from domain.users.errors import IncorrectCredentials
 from entrypoints.container import Container, build_container, close_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
+from tests.integration.bots_api import add_api_key, create_bot, sign_up
 from tests.support.fakes import FakeExchange, OutboxMailer
 from tests.support.servers import RedisServer
 
@@ -137,14 +138,6 @@ async def test_requests_pass_while_redis_is_down_and_limits_resume_after(
         assert (await client.get("/health/ready")).status_code == 200
 
 
-async def register_and_login(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    body = {"email": email, "password": PASSWORD}
-    assert (await client.post("/api/v1/auth/register", json=body)).status_code == 201
-    response = await client.post("/api/v1/auth/login", json=body)
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 @pytest.fixture(params=["memory", "redis"])
 async def storage_redis_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "memory":
@@ -164,8 +157,8 @@ async def test_a_user_past_the_per_user_limit_gets_429_while_another_user_is_ser
     )
     try:
         async with await make_client(container) as client:
-            alice = await register_and_login(client, "alice@example.com")
-            bob = await register_and_login(client, "bob@example.com")
+            alice = await sign_up(client, "alice@example.com")
+            bob = await sign_up(client, "bob@example.com")
             for _ in range(5):
                 assert (await client.get("/api/v1/bot-configs/", headers=alice)).status_code == 200
             assert_too_many(await client.get("/api/v1/auth/me", headers=alice))
@@ -190,7 +183,7 @@ async def test_two_api_processes_sharing_redis_count_a_user_once(
     second = limited_container(limited, redis_server.url)
     try:
         async with await make_client(first) as one, await make_client(second) as two:
-            alice = await register_and_login(one, "alice@example.com")
+            alice = await sign_up(one, "alice@example.com")
             statuses = []
             for i in range(8):
                 client = one if i % 2 == 0 else two
@@ -242,3 +235,28 @@ async def test_general_limits_set_to_off_never_refuse_and_auth_limits_can_be_swi
                 assert (await attempt_login(client, f"flood{i}@example.com")).status_code == 401
     finally:
         await close_container(container)
+
+
+async def test_bots_and_their_events_keep_working_while_redis_is_down(
+    redis_container: Container, redis_server: RedisServer
+) -> None:
+    """Redis carries the limits, events and stream tickets: while it is down the API
+    still serves everything else (events are dropped, logged), and tickets are a 503."""
+    exchange = FakeExchange()
+    redis_container.exchange.override(exchange)
+    async with await make_client(redis_container) as client:
+        headers = await sign_up(client, "alice@example.com")
+        key_id = await add_api_key(client, exchange, headers)
+        redis_server.stop()
+        try:
+            bot = await create_bot(client, headers, api_key_id=key_id)
+            listed = await client.get("/api/v1/bot-configs/", headers=headers)
+            started = await client.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
+            stopped = await client.post(f"/api/v1/bot-configs/{bot['id']}/stop", headers=headers)
+            ticket = await client.post("/api/v1/auth/stream-ticket", headers=headers)
+            assert (listed.status_code, started.status_code, stopped.status_code) == (200,) * 3
+            assert ticket.status_code == 503
+            assert ticket.json()["error"] == "Stream tickets unavailable (Redis unreachable)"
+        finally:
+            redis_server.start()
+        assert (await client.post("/api/v1/auth/stream-ticket", headers=headers)).status_code == 201

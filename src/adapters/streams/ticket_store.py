@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from domain.errors import ServiceUnavailable
 from domain.ports.clock import Clock
 from domain.ports.stream_tickets import StreamTickets
 
@@ -18,6 +22,15 @@ TICKET_SECONDS = 30
 def _new_ticket() -> tuple[str, str]:
     ticket = secrets.token_urlsafe(32)
     return ticket, hashlib.sha256(ticket.encode()).hexdigest()
+
+
+@contextmanager
+def _redis_needed() -> Iterator[None]:
+    """Tickets live only in Redis: while it is unreachable they are a 503, not a 500."""
+    try:
+        yield
+    except (RedisError, OSError):
+        raise ServiceUnavailable("Stream tickets unavailable (Redis unreachable)") from None
 
 
 def _digest(ticket: str) -> str:
@@ -56,11 +69,13 @@ class RedisStreamTickets(StreamTickets):
 
     async def issue(self, user_id: int) -> str:
         ticket, digest = _new_ticket()
-        await self._redis.set(f"{self._prefix}:{digest}", user_id, ex=self._seconds, nx=True)
+        with _redis_needed():
+            await self._redis.set(f"{self._prefix}:{digest}", user_id, ex=self._seconds, nx=True)
         return ticket
 
     async def redeem(self, ticket: str) -> int | None:
-        value = await self._redis.getdel(f"{self._prefix}:{_digest(ticket)}")
+        with _redis_needed():
+            value = await self._redis.getdel(f"{self._prefix}:{_digest(ticket)}")
         return int(value) if value is not None else None
 
     async def close(self) -> None:
