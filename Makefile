@@ -25,7 +25,7 @@ run: $(INSTALLED)
 # domain's line coverage is reported and must stay at 95 % or more.
 test: $(INSTALLED) lint
 	scripts/ensure-test-services.sh
-	TRADEBOT_REQUIRE_SERVICES=1 $(BIN)/pytest -q --cov --cov-report=term --cov-fail-under=95
+	TRADEBOT_REQUIRE_SERVICES=1 $(BIN)/pytest -q --durations=25 --cov --cov-report=term --cov-fail-under=95
 
 unit: $(INSTALLED)
 	$(BIN)/pytest -q tests/unit

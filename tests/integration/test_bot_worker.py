@@ -37,7 +37,13 @@ from tests.support.fakes import FakeClock, OutboxMailer
 
 HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
-CANDLES = 160
+# Enough for each parity case below to enter and exit at least twice, once by a risk
+# rule (each case checks it). The backtest opens nothing on its last candle while a live
+# bot would: no case may have an entry signal there (so 80 or 85 would not do).
+CANDLES = 90
+# The cases whose walk runs longer: far enough for a risk exit that the live bot takes
+# between candle closes, at the previous close (checked).
+EXIT_BETWEEN_CLOSES = {("ema_crossover", "spot"): 160}
 SPEED = 3600.0  # one replayed hour per wall second
 # Near the real time: access tokens are checked against it too.
 WALL_START = datetime.now(UTC).replace(microsecond=0)
@@ -108,7 +114,7 @@ async def run_replay(worker: BotWorker, wall: FakeClock, candles: int) -> None:
         await worker.tick()
 
 
-def backtest_fills(config: Any, candles: list[Candle]) -> list[tuple[str, set[float], str]]:
+def backtest_fills(config: Any, candles: list[Candle]) -> list[tuple[str, tuple[float, ...], str]]:
     """(side, the prices a live bot may fill at, reason) of every fill the backtest
     makes, minus the final forced close that a live bot never makes."""
     series = CandleSeries(
@@ -125,15 +131,15 @@ def backtest_fills(config: Any, candles: list[Candle]) -> list[tuple[str, set[fl
     fills = []
     for t in result.trades:
         long = t.side is Side.LONG
-        fills.append(("BUY" if long else "SELL", {t.entry_price}, "entry"))
+        fills.append(("BUY" if long else "SELL", (t.entry_price,), "entry"))
         if t.exit_reason is ExitReason.END_OF_DATA:
             continue
-        prices = {t.exit_price}
+        prices: tuple[float, ...] = (t.exit_price,)
         if t.exit_reason is not ExitReason.SIGNAL:
             # A live bot sees prices, not candles: a rule hit inside a candle is filled at
             # the last price when the worker looks, the candle's close, or already at the
             # previous close when that price was beyond the (ratcheted) level.
-            prices = {candles[t.exit_index].close, candles[t.exit_index - 1].close}
+            prices = (candles[t.exit_index].close, candles[t.exit_index - 1].close)
         fills.append(("SELL" if long else "BUY", prices, t.exit_reason.value))
     return fills
 
@@ -186,7 +192,8 @@ async def test_the_worker_makes_the_backtests_decisions_on_postgresql_too(
 async def check_parity(
     http: httpx.AsyncClient, replay: Container, wall: FakeClock, strategy: str, market_type: str
 ) -> None:
-    candles = walk(CANDLES, seed=len(strategy) * 7 + len(market_type))
+    n = EXIT_BETWEEN_CLOSES.get((strategy, market_type), CANDLES)
+    candles = walk(n, seed=len(strategy) * 7 + len(market_type))
     await store(replay, candles)
     headers = await sign_up(http, f"{strategy}-{market_type}@example.com")
     extra = {"leverage": 3} if market_type == "futures" else {}
@@ -199,7 +206,7 @@ async def check_parity(
     started = await http.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
     assert started.json()["status"] == "pending"
 
-    await run_replay(replay.bot_worker(), wall, CANDLES)
+    await run_replay(replay.bot_worker(), wall, n)
 
     user_id = (await http.get("/api/v1/auth/me", headers=headers)).json()["id"]
     config = await replay.get_bot_config().execute(user_id, bot["id"])
@@ -213,6 +220,13 @@ async def check_parity(
     assert await intent_reasons(replay, bot["id"]) == [reason for _, _, reason in expected]
     for trade, (_, prices, _) in zip(recorded, expected, strict=True):
         assert any(trade["price"] == pytest.approx(p, rel=1e-7) for p in prices), (trade, prices)
+    if (strategy, market_type) in EXIT_BETWEEN_CLOSES:
+        assert any(
+            len(prices) == 2
+            and trade["price"] == pytest.approx(prices[1], rel=1e-7)
+            and trade["price"] != pytest.approx(prices[0], rel=1e-7)
+            for trade, (_, prices, _) in zip(recorded, expected, strict=True)
+        ), "a risk exit at the previous close"
     state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
     assert state["status"] in {BotStatus.RUNNING.value, BotStatus.WAITING.value}
     assert state["last_run_at"] is not None
@@ -315,9 +329,12 @@ async def test_a_bot_waits_on_its_daily_trade_cap_and_runs_again_after_midnight_
         seen.append((day, state["status"], state["daily_trades_count"]))
     waiting_days = {day for day, status, _ in seen if status == "waiting"}
     assert waiting_days, "one entry a day makes the bot wait"
+    followed = 0
     for day in waiting_days:
         assert all(count <= 1 for d, _, count in seen if d == day)
         next_day = [(status, count) for d, status, count in seen if d == day + 1]
         if next_day:
             # The first look of the new day: counters at zero, running again.
             assert next_day[0] == ("running", 0)
+            followed += 1
+    assert followed, "a waiting day is followed by a replayed day"

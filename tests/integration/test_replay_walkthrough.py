@@ -4,34 +4,18 @@ the bot worker running inside the server (embedded default)."""
 
 from __future__ import annotations
 
-import math
-import random
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.integration.live_replay import write_candles
 from tests.integration.test_live_server import TRADEBOT, clean_env, running_server
 
 PASSWORD = "Correct-Horse-9-Battery"
-START_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
-MINUTE = 60_000
 PAPER_KEY = "PaperKey0123456789abcdef"
 PAPER_SECRET = "PaperSecret0123456789abcdefXYZ"
-
-
-def write_candles(path: Path, n: int) -> None:
-    rng = random.Random(7)
-    price = 42_000.0
-    rows = ["timestamp_ms,open,high,low,close,volume"]
-    for i in range(n):
-        close = max(1.0, price + 40 * math.sin(i / 7.0) + rng.gauss(0, 30))
-        high = max(price, close) + abs(rng.gauss(0, 15))
-        low = min(price, close) - abs(rng.gauss(0, 15))
-        rows.append(f"{START_MS + i * MINUTE},{price:.2f},{high:.2f},{low:.2f},{close:.2f},1.5")
-        price = close
-    path.write_text("\n".join(rows) + "\n")
 
 
 def test_offline_walkthrough_register_paper_key_bot_and_live_trades(tmp_path: Path) -> None:

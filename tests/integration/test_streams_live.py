@@ -6,10 +6,8 @@ and the in-process worker moves the bots."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,9 @@ import pytest
 
 from tests.integration import exchange_fixtures
 from tests.integration.binance_stub import BinanceStub
+from tests.integration.live_replay import migrate_and_import, running_servers
 from tests.integration.sse_client import SseReader
-from tests.integration.test_live_server import TRADEBOT, LiveServer, clean_env, running_server
-from tests.integration.test_replay_walkthrough import write_candles
+from tests.integration.test_live_server import LiveServer, clean_env, running_server
 from tests.support.servers import RedisServer
 
 binance_stub = exchange_fixtures.binance_stub
@@ -33,24 +31,17 @@ REPLAY = {
 }
 
 
-def prepare_database(tmp_path: Path) -> None:
-    env = clean_env(tmp_path, **REPLAY)
-    subprocess.run([str(TRADEBOT), "db", "upgrade"], env=env, cwd=tmp_path, check=True)
-    csv = tmp_path / "candles.csv"
-    write_candles(csv, 1000)
-    subprocess.run(
-        [str(TRADEBOT), "data", "import", str(csv), "--symbol", "BTCUSDT", "--interval", "1m"],
-        env=env,
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-    )
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the tests that need nothing else of it: each signs up users of its
+    own, and event ids, streams and tickets are per user. Logins are limited to 5 a
+    minute per address (tested elsewhere): off here, so that the tests add up freely.
 
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    prepare_database(tmp_path)
-    with running_server(tmp_path, **REPLAY) as live:
+    Its database holds 1,000 one-minute candles to replay, imported in this process
+    (the `tradebot data import` command is tested by the walk-through)."""
+    directory = tmp_path_factory.mktemp("streams")
+    asyncio.run(migrate_and_import(clean_env(directory)["TRADEBOT_DATABASE_URL"], 1000))
+    with running_server(directory, **REPLAY, TRADEBOT_AUTH_RATE_LIMITS="false") as live:
         yield live
 
 
@@ -169,11 +160,19 @@ async def test_the_websocket_carries_the_same_events_answers_pings_and_closes_on
 async def test_an_event_published_by_one_api_process_reaches_a_client_of_another(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    prepare_database(tmp_path)
-    shared = {**REPLAY, "TRADEBOT_REDIS_URL": redis_server.url}
-    with ExitStack() as stack:
-        first = stack.enter_context(running_server(tmp_path, **shared))
-        second = stack.enter_context(running_server(tmp_path, **shared))
+    database = clean_env(tmp_path)["TRADEBOT_DATABASE_URL"]
+    await migrate_and_import(database, 1000)
+    shared = {
+        **REPLAY,
+        "TRADEBOT_REDIS_URL": redis_server.url,
+        "TRADEBOT_DATABASE_URL": database,
+        "TRADEBOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    directories = [tmp_path / "first", tmp_path / "second"]  # a log of its own each
+    for directory in directories:
+        directory.mkdir()
+    with running_servers(*((directory, shared) for directory in directories)) as servers:
+        first, second = servers
         async with (
             httpx.AsyncClient(base_url=first.base_url, timeout=20) as via_first,
             httpx.AsyncClient(base_url=second.base_url, timeout=20) as via_second,

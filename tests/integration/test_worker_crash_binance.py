@@ -28,7 +28,7 @@ from entrypoints.settings import Settings
 from tests.integration import exchange_fixtures
 from tests.integration.binance_stub import BinanceStub
 from tests.integration.bots_api import create_bot, sign_up
-from tests.integration.worker_processes import start_worker, worker_env
+from tests.integration.worker_processes import Workers, worker_env
 from tests.support.fakes import OutboxMailer
 
 binance_stub = exchange_fixtures.binance_stub
@@ -37,6 +37,7 @@ MINUTE = 60_000
 KEY = "CrashKey0123456789abcdefGHIJ"
 SECRET = "CrashSecret0123456789abcdefKLMN"
 BOTS = 4
+LEASE_SECONDS = 1.0
 # Flat, then up through the slow EMA (a cross up: entry), then down through it (exit).
 CLOSES = [100.0] * 37 + [99.0, 110.0, 90.0]
 POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -97,6 +98,7 @@ async def test_sigkill_around_binance_orders_never_duplicates_an_order_nor_loses
         TRADEBOT_EXCHANGE="binance",
         TRADEBOT_BINANCE_BASE_URL=binance_stub.base_url,
         TRADEBOT_WORKER_CONCURRENCY="1",  # bots one after another: each kill lands as planned
+        TRADEBOT_WORKER_LEASE_SECONDS=str(LEASE_SECONDS),
     )
     log_path = tmp_path / "worker.log"
     # After the first bot commits its two decisions; after its first order returns (not
@@ -108,15 +110,20 @@ async def test_sigkill_around_binance_orders_never_duplicates_an_order_nor_loses
         "intents_committed=1",
         "order_sent=2",
     ]
-    for failpoint in crashes:
-        worker = start_worker({**base_env, "TRADEBOT_FAILPOINTS": failpoint}, log_path)
-        assert worker.wait(60) == -signal.SIGKILL, (failpoint, log_path.read_text()[-3000:])
-    survivor = start_worker(base_env, log_path)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and await _count(api, trades) < 2 * BOTS:
-        time.sleep(0.3)
-    survivor.send_signal(signal.SIGTERM)
-    assert survivor.wait(30) == 0, log_path.read_text()[-3000:]
+    envs = [{**base_env, "TRADEBOT_FAILPOINTS": failpoint} for failpoint in crashes]
+    with Workers([(env, log_path) for env in [*envs, base_env]]) as workers:
+        for failpoint in crashes:
+            worker = workers.start()
+            assert worker.wait(60) == -signal.SIGKILL, (failpoint, log_path.read_text()[-3000:])
+            # The next worker starts once the lease of the bot the dead one was evaluating
+            # has run out, so that it goes on with that bot.
+            time.sleep(LEASE_SECONDS)
+        survivor = workers.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and await _count(api, trades) < 2 * BOTS:
+            time.sleep(0.1)
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(30) == 0, log_path.read_text()[-3000:]
 
     orders = binance_stub.orders(KEY)
     client_ids = [o.client_order_id for o in orders]

@@ -9,7 +9,7 @@ import math
 import signal
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import msgspec
 import pytest
 from sqlalchemy import func, select
 
+from adapters.exchange.replay.replay_clock import ReplayClock
 from adapters.persistence.tables import order_intents, paper_orders, trades
 from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
 from adapters.security.argon2_hasher import fast_test_hasher
@@ -30,7 +31,7 @@ from entrypoints.container import Container, build_container, close_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.integration.bots_api import create_bot, sign_up
-from tests.integration.worker_processes import evaluations, start_worker, worker_env
+from tests.integration.worker_processes import Workers, evaluations, worker_env
 from tests.support.fakes import OutboxMailer
 
 HOUR = 3_600_000
@@ -98,13 +99,31 @@ async def store_candles(replay: Container, n: int) -> None:
     await replay.candle_store().mark_covered(key, T0, T0 + n * HOUR - 1)
 
 
+def wait_for(condition: Callable[[], bool], *logs: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, [path.read_text()[-2000:] for path in logs]
+        time.sleep(0.1)
+
+
+async def sleep_until_before_a_close(replay: Container, seconds: float) -> None:
+    """Until `seconds` before the next candle closes in replay time."""
+    clock = replay.market_clock()
+    assert isinstance(clock, ReplayClock)
+    await clock.ensure_anchored()
+    now_ms = clock.now().timestamp() * 1000
+    to_close = ((now_ms // HOUR + 1) * HOUR - now_ms) / 1000 / replay.settings().paper_replay_speed
+    candle = HOUR / 1000 / replay.settings().paper_replay_speed
+    time.sleep((to_close - seconds) % candle)
+
+
 async def count(replay: Container, table: Any) -> int:
     async with replay.engine().connect() as connection:
         return int((await connection.execute(select(func.count()).select_from(table))).scalar())
 
 
-SECONDS_PER_CANDLE_SHARED = 2.0
-LEASE_SECONDS = 4.0
+SECONDS_PER_CANDLE_SHARED = 1.0
+LEASE_SECONDS = 2.0
 
 
 @POSTGRESQL
@@ -112,30 +131,35 @@ LEASE_SECONDS = 4.0
 async def test_two_workers_share_fifty_bots_once_per_candle_and_one_takes_over_a_dead_one(
     http: httpx.AsyncClient, replay: Container, tmp_path: Path
 ) -> None:
-    await store_candles(replay, 400)
-    headers = await sign_up(http, "fleet@example.com")
-    for n in range(50):
-        bot = await create_bot(
-            http, headers, name=f"bot {n}", strategy="ema_crossover", ema_fast=2 + n % 3,
-            ema_slow=5 + n % 4, position_size_perc=10.0,
-        )  # fmt: skip
-        started = await http.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
-        assert started.status_code == 200, started.text
     env = process_env(replay.settings(), tmp_path, TRADEBOT_WORKER_LEASE_SECONDS=str(LEASE_SECONDS))
     logs = {name: tmp_path / f"worker-{name}.log" for name in ("a", "b")}
-    a = start_worker(env, logs["a"])
-    b = start_worker(env, logs["b"])
-    try:
-        time.sleep(6 * SECONDS_PER_CANDLE_SHARED)
-        a.send_signal(signal.SIGKILL)
-        a.wait(10)
-        killed_at = datetime.now(UTC)
-        time.sleep(LEASE_SECONDS + 5 * SECONDS_PER_CANDLE_SHARED)
-    finally:
-        for process in (a, b):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        assert b.wait(30) == 0, logs["b"].read_text()[-3000:]
+    with Workers([(env, logs["a"]), (env, logs["b"])]) as workers:
+        await store_candles(replay, 400)
+        headers = await sign_up(http, "fleet@example.com")
+        for n in range(50):
+            bot = await create_bot(
+                http, headers, name=f"bot {n}", strategy="ema_crossover", ema_fast=2 + n % 3,
+                ema_slow=5 + n % 4, position_size_perc=10.0,
+            )  # fmt: skip
+            started = await http.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
+            assert started.status_code == 200, started.text
+        a, b = workers.start(), workers.start()
+        try:
+            # Both workers evaluate bots for a few candles, then one dies between two
+            # candles: a worker killed after committing an evaluation but before logging
+            # it would leave a gap in the logs that the test would take for a skip.
+            wait_for(lambda: all(evaluations(path) for path in logs.values()), *logs.values())
+            time.sleep(2 * SECONDS_PER_CANDLE_SHARED)
+            await sleep_until_before_a_close(replay, 0.3)
+            a.send_signal(signal.SIGKILL)
+            a.wait(10)
+            killed_at = datetime.now(UTC)
+            time.sleep(LEASE_SECONDS + 5 * SECONDS_PER_CANDLE_SHARED)
+        finally:
+            for process in (a, b):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            assert b.wait(30) == 0, logs["b"].read_text()[-3000:]
 
     by_worker = {name: evaluations(path) for name, path in logs.items()}
     assert by_worker["a"] and by_worker["b"], "both workers evaluated bots before the kill"
@@ -164,7 +188,9 @@ async def test_two_workers_share_fifty_bots_once_per_candle_and_one_takes_over_a
         assert delay <= LEASE_SECONDS + 2 * SECONDS_PER_CANDLE_SHARED + 1, (bot_id, delay)
 
 
-SECONDS_PER_CANDLE_CRASH = 0.5
+# Each crash waits for decisions of the bot, one every ten candles or more of the wave.
+SECONDS_PER_CANDLE_CRASH = 0.125
+LEASE_SECONDS_CRASH = 1.0  # the shortest: after a kill, the next worker waits for the bot
 
 
 @POSTGRESQL
@@ -179,18 +205,27 @@ async def test_sigkill_between_decision_order_and_record_never_duplicates_nor_lo
     )
     await http.post(f"/api/v1/bot-configs/{bot['id']}/start", headers=headers)
     log_path = tmp_path / "worker.log"
+    survivor_log = tmp_path / "survivor.log"
+
+    def env(**extra: str) -> dict[str, str]:
+        lease = str(LEASE_SECONDS_CRASH)
+        return process_env(
+            replay.settings(), tmp_path, TRADEBOT_WORKER_LEASE_SECONDS=lease, **extra
+        )
+
     # Killed right after the decisions are committed (before the order), then right
     # after an order comes back (before it is recorded), several times in a row.
     crashes = ["intents_committed=1", "order_sent=1", "intents_committed=2", "order_sent=2"]
-    for failpoint in crashes:
-        worker = start_worker(
-            process_env(replay.settings(), tmp_path, TRADEBOT_FAILPOINTS=failpoint), log_path
-        )
-        assert worker.wait(60) == -signal.SIGKILL, (failpoint, log_path.read_text()[-3000:])
-    survivor = start_worker(process_env(replay.settings(), tmp_path), log_path)
-    time.sleep(4 * SECONDS_PER_CANDLE_CRASH + 2)
-    survivor.send_signal(signal.SIGTERM)
-    assert survivor.wait(30) == 0, log_path.read_text()[-3000:]
+    runs = [(env(TRADEBOT_FAILPOINTS=failpoint), log_path) for failpoint in crashes]
+    with Workers([*runs, (env(), survivor_log)]) as workers:
+        for failpoint in crashes:
+            worker = workers.start()
+            assert worker.wait(60) == -signal.SIGKILL, (failpoint, log_path.read_text()[-3000:])
+        survivor = workers.start()
+        # It takes over what the last crash left, then goes on for a few candles.
+        wait_for(lambda: len(evaluations(survivor_log)) >= 3, survivor_log)
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(30) == 0, survivor_log.read_text()[-3000:]
 
     intents = await count(replay, order_intents)
     orders = await count(replay, paper_orders)
