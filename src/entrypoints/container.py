@@ -69,6 +69,7 @@ from application.bots.bot_configs import (
 )
 from application.bots.bot_control import ChangeBotStatus, GetBotState, UpdateBotState
 from application.health.check_readiness import CheckReadiness
+from application.health.count_bots import CountBotsByStatus
 from application.live.bot_worker import BotWorker, WorkerSettings
 from application.live.evaluate_bot import EvaluateBot
 from application.market_data.ensure_candles import EnsureCandles
@@ -263,7 +264,6 @@ class Container(containers.DeclarativeContainer):
     exchange = providers.Singleton(
         _exchange, settings, session_factory, market_clock, candle_store, candle_exchange_id
     )
-    bot_status_counts = providers.Singleton(SqlBotStatusCounts, engine)
     readiness_probes = providers.Singleton(
         _readiness_probes, settings, providers.Singleton(DatabaseProbe, engine), exchange
     )
@@ -292,6 +292,9 @@ class Container(containers.DeclarativeContainer):
     list_users = providers.Factory(ListUsers, uow=uow)
     set_user_active = providers.Factory(SetUserActive, uow=uow)
     check_readiness = providers.Factory(CheckReadiness, probes=readiness_probes)
+    count_bots_by_status = providers.Factory(
+        CountBotsByStatus, counts=providers.Singleton(SqlBotStatusCounts, engine)
+    )
 
     create_api_key = providers.Factory(
         CreateApiKey, uow=uow, vault=vault, exchange=exchange, clock=clock

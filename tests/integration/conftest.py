@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -11,12 +12,11 @@ import pytest
 from cryptography.fernet import Fernet
 from litestar import Litestar
 
-from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
-from adapters.security.argon2_hasher import fast_test_hasher
-from entrypoints.container import Container, build_container, close_container
+from entrypoints.container import Container, close_container
 from entrypoints.http.app import create_app
 from entrypoints.migrations import upgrade
 from entrypoints.settings import Settings
+from tests.integration.app_under_test import overridden_container
 from tests.support.environment import unavailable
 from tests.support.fakes import FakeExchange, OutboxMailer
 from tests.support.servers import PostgresServer, RedisServer, ServerUnavailable
@@ -24,15 +24,24 @@ from tests.support.servers import PostgresServer, RedisServer, ServerUnavailable
 TEST_JWT_SECRET = "integration-test-secret-" + "x" * 24
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+@contextmanager
+def started_postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster on a free loopback port, destroyed afterwards."""
     try:
         server = PostgresServer()
     except ServerUnavailable as exc:
         unavailable(str(exc))
     server.start()
-    yield server
-    server.destroy()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with started_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -104,11 +113,7 @@ def container(
 
     Tests that are about rate limits or SMTP build their own overrides.
     """
-    container = build_container(settings)
-    container.password_hasher.override(fast_test_hasher())
-    container.rate_limiter.override(DisabledRateLimiter())
-    container.mailer.override(outbox)
-    container.exchange.override(exchange)
+    container = overridden_container(settings, exchange, outbox)
     yield container
     container.unwire()
 

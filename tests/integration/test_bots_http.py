@@ -8,11 +8,9 @@ import httpx
 import msgspec
 import pytest
 
-from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
-from adapters.security.argon2_hasher import fast_test_hasher
-from entrypoints.container import Container, build_container, close_container
-from entrypoints.http.app import create_app
+from entrypoints.container import Container, close_container
 from entrypoints.settings import Settings
+from tests.integration.app_under_test import asgi_client, overridden_container
 from tests.integration.bots_api import (
     BOT_CONFIGS,
     BOT_STATES,
@@ -22,7 +20,7 @@ from tests.integration.bots_api import (
     create_bot,
     sign_up,
 )
-from tests.support.fakes import FakeExchange, OutboxMailer
+from tests.support.fakes import FakeExchange
 
 
 def every_field(api_key_id: int) -> dict[str, Any]:
@@ -68,17 +66,7 @@ def every_field(api_key_id: int) -> dict[str, Any]:
 
 def container_with(settings: Settings, **changes: Any) -> Container:
     """The test container of conftest, on changed settings."""
-    container = build_container(msgspec.structs.replace(settings, **changes))
-    container.password_hasher.override(fast_test_hasher())
-    container.rate_limiter.override(DisabledRateLimiter())
-    container.mailer.override(OutboxMailer())
-    container.exchange.override(FakeExchange())
-    return container
-
-
-def client_for(container: Container) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_app(container), client=("127.0.0.1", 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    return overridden_container(msgspec.structs.replace(settings, **changes))
 
 
 async def start(client: httpx.AsyncClient, headers: dict[str, str], bot_id: int) -> httpx.Response:
@@ -299,7 +287,7 @@ async def test_starting_without_a_valid_key_is_a_400_on_a_real_exchange(
 
 async def test_on_the_paper_exchange_a_bot_starts_without_a_key(settings: Settings) -> None:
     container = container_with(settings, exchange="paper")
-    async with client_for(container) as client:
+    async with asgi_client(container) as client:
         headers = await sign_up(client, "alice@example.com")
         bot = await create_bot(client, headers)
         started = await start(client, headers, bot["id"])
@@ -527,7 +515,7 @@ async def test_the_openapi_document_describes_the_bot_routes_and_their_errors(
 async def test_a_browser_on_an_allowed_origin_may_read_the_total_count(settings: Settings) -> None:
     origin = "https://app.example.com"
     container = container_with(settings, cors_origins=(origin,))
-    async with client_for(container) as client:
+    async with asgi_client(container) as client:
         headers = await sign_up(client, "alice@example.com")
         listed = await client.get(BOT_CONFIGS, headers={**headers, "Origin": origin})
     await close_container(container)

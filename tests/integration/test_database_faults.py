@@ -36,18 +36,19 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from adapters.persistence.engine import create_engine
-from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
-from adapters.security.argon2_hasher import fast_test_hasher
-from entrypoints.container import Container, build_container, close_container
-from entrypoints.http.app import create_app
+from entrypoints.container import close_container
 from entrypoints.http.database_errors import database_fault
 from entrypoints.migrations import upgrade
 from entrypoints.settings import Settings
+from tests.integration.app_under_test import asgi_client, overridden_container
 from tests.integration.bots_api import BOT_CONFIGS, PASSWORD, create_bot, sign_up
-from tests.integration.conftest import TEST_JWT_SECRET, create_postgres_database
+from tests.integration.conftest import (
+    TEST_JWT_SECRET,
+    create_postgres_database,
+    started_postgres,
+)
 from tests.support.environment import unavailable
-from tests.support.fakes import FakeExchange, OutboxMailer
-from tests.support.servers import PostgresServer, ServerUnavailable
+from tests.support.servers import PostgresServer
 
 # No fault may hold a request longer than this (the readiness probe's limit is 2 s,
 # the PostgreSQL connect timeout 5 s; a refused connection fails in milliseconds).
@@ -71,21 +72,6 @@ def fault_settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-def fault_container(settings: Settings) -> Container:
-    """The production container (real engine and pool), cheap hashing, no rate limits."""
-    container = build_container(settings)
-    container.password_hasher.override(fast_test_hasher())
-    container.rate_limiter.override(DisabledRateLimiter())
-    container.mailer.override(OutboxMailer())
-    container.exchange.override(FakeExchange())
-    return container
-
-
-def client_for(container: Container) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_app(container), client=("127.0.0.1", 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
 async def timed(request: Awaitable[httpx.Response]) -> tuple[float, httpx.Response]:
     """The response and how long it took; a request that hangs fails the test."""
     started = time.monotonic()
@@ -107,6 +93,23 @@ def assert_logged(caplog: pytest.LogCaptureFixture, *words: str) -> None:
         r.getMessage() for r in errors
     ]
     assert all(r.exc_info is None and "SELECT" not in r.getMessage() for r in errors)
+
+
+async def assert_bot_write_refused(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    message: str,
+    cause: str,
+) -> None:
+    """Creating a bot is a 503 with `message`, in time, logged at ERROR naming `cause`."""
+    caplog.set_level(logging.ERROR, logger=DATABASE_LOGGER)
+    elapsed, write = await timed(
+        client.post(BOT_CONFIGS, json={"name": "refused", "symbol": "BTCUSDT"}, headers=headers)
+    )
+    assert_database_503(write, message)
+    assert elapsed < REQUEST_DEADLINE
+    assert_logged(caplog, message, cause, BOT_CONFIGS_PATH)
 
 
 async def bot_names(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
@@ -138,13 +141,8 @@ def mounted(*arguments: str, target: Path) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[PostgresServer]:
     """A cluster of this module's own, not the session's: these tests stop it."""
-    try:
-        server = PostgresServer()
-    except ServerUnavailable as exc:
-        unavailable(str(exc))
-    server.start()
-    yield server
-    server.destroy()
+    with started_postgres() as server:
+        yield server
 
 
 @pytest.fixture
@@ -161,9 +159,9 @@ async def postgres_app(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
     """A user with one bot, and several connections in the app's pool."""
     url = own_postgres_url
-    container = fault_container(fault_settings(url, tmp_path))
+    container = overridden_container(fault_settings(url, tmp_path))
     try:
-        async with client_for(container) as client:
+        async with asgi_client(container) as client:
             headers = await sign_up(client, "restart@example.com")
             await create_bot(client, headers, name="before")
             # Hold several pooled connections: after the restart every one is stale.
@@ -358,9 +356,9 @@ async def test_a_full_disk_is_a_503_and_half_writes_nothing(
         database = disk / "tradebot.db"
         url = f"sqlite+aiosqlite:///{database}"
         upgrade(url)
-        container = fault_container(fault_settings(url, tmp_path))
+        container = overridden_container(fault_settings(url, tmp_path))
         try:
-            async with client_for(container) as client:
+            async with asgi_client(container) as client:
                 headers = await sign_up(client, "full@example.com")
                 await create_bot(client, headers, name="before")
                 bystander = sqlite3.connect(database)
@@ -371,15 +369,9 @@ async def test_a_full_disk_is_a_503_and_half_writes_nothing(
                 assert busy == 0 and (disk / "tradebot.db-wal").stat().st_size == 0
                 filler = fill(disk)
 
-                caplog.set_level(logging.ERROR, logger=DATABASE_LOGGER)
-                elapsed, full = await timed(
-                    client.post(
-                        BOT_CONFIGS, json={"name": "half", "symbol": "BTCUSDT"}, headers=headers
-                    )
+                await assert_bot_write_refused(
+                    client, headers, caplog, "Database storage is full", "SQLITE_FULL"
                 )
-                assert_database_503(full, "Database storage is full")
-                assert elapsed < REQUEST_DEADLINE
-                assert_logged(caplog, "Database storage is full", "SQLITE_FULL", BOT_CONFIGS_PATH)
                 registration = await client.post(
                     "/api/v1/auth/register", json={"email": "new@example.com", "password": PASSWORD}
                 )
@@ -414,9 +406,9 @@ async def test_a_read_only_database_file_refuses_writes_with_a_503(
     url = f"sqlite+aiosqlite:///{database}"
     upgrade(url)
     settings = fault_settings(url, tmp_path)
-    container = fault_container(settings)
+    container = overridden_container(settings)
     try:
-        async with client_for(container) as client:
+        async with asgi_client(container) as client:
             headers = await sign_up(client, "readonly@example.com")
             await create_bot(client, headers, name="before")
     finally:
@@ -424,9 +416,9 @@ async def test_a_read_only_database_file_refuses_writes_with_a_503(
 
     with mounted("--bind", "-o", "ro", str(database), target=database):
         assert not os.access(database, os.W_OK)
-        container = fault_container(settings)
+        container = overridden_container(settings)
         try:
-            async with client_for(container) as client:
+            async with asgi_client(container) as client:
                 elapsed, ready = await timed(client.get("/health/ready"))
                 assert ready.status_code == 503 and elapsed < REQUEST_DEADLINE
                 assert ready.json()["details"]["database"] == "unavailable: DatabaseReadOnly"
@@ -434,15 +426,9 @@ async def test_a_read_only_database_file_refuses_writes_with_a_503(
                 assert await bot_names(client, headers) == ["before"]
                 assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
 
-                caplog.set_level(logging.ERROR, logger=DATABASE_LOGGER)
-                elapsed, write = await timed(
-                    client.post(
-                        BOT_CONFIGS, json={"name": "nope", "symbol": "BTCUSDT"}, headers=headers
-                    )
+                await assert_bot_write_refused(
+                    client, headers, caplog, "Database is read-only", "SQLITE_READONLY"
                 )
-                assert_database_503(write, "Database is read-only")
-                assert elapsed < REQUEST_DEADLINE
-                assert_logged(caplog, "Database is read-only", "SQLITE_READONLY", BOT_CONFIGS_PATH)
                 assert await bot_names(client, headers) == ["before"]
         finally:
             await close_container(container)

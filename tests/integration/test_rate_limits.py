@@ -15,18 +15,13 @@ from application.auth.login import LoginCommand
 from domain.errors import RateLimited
 from domain.users.errors import IncorrectCredentials
 from entrypoints.container import Container, build_container, close_container
-from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
+from tests.integration.app_under_test import asgi_client
 from tests.integration.bots_api import add_api_key, create_bot, sign_up
 from tests.support.fakes import FakeExchange, OutboxMailer
 from tests.support.servers import RedisServer
 
 PASSWORD = "Correct-Horse-9-Battery"
-
-
-async def make_client(container: Container) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_app(container), client=("127.0.0.1", 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 def limited_container(settings: Settings, redis_url: str | None) -> Container:
@@ -81,7 +76,7 @@ async def any_limited_container(
 async def test_sixth_login_in_a_minute_from_one_ip_gets_429(
     any_limited_container: Container,
 ) -> None:
-    async with await make_client(any_limited_container) as client:
+    async with asgi_client(any_limited_container) as client:
         for i in range(5):
             assert (await attempt_login(client, f"user{i}@example.com")).status_code == 401
         assert_too_many(await attempt_login(client, "user9@example.com"))
@@ -105,7 +100,7 @@ async def test_eleventh_login_in_an_hour_for_one_email_gets_429_from_any_ip(
 async def test_fourth_reset_mail_in_an_hour_for_one_email_gets_429(
     redis_container: Container,
 ) -> None:
-    async with await make_client(redis_container) as client:
+    async with asgi_client(redis_container) as client:
         for _ in range(3):
             response = await client.post(
                 "/api/v1/auth/forgot-password", json={"email": "someone@example.com"}
@@ -119,7 +114,7 @@ async def test_fourth_reset_mail_in_an_hour_for_one_email_gets_429(
 async def test_requests_pass_while_redis_is_down_and_limits_resume_after(
     redis_container: Container, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with await make_client(redis_container) as client:
+    async with asgi_client(redis_container) as client:
         assert (await attempt_login(client)).status_code == 401
         redis_server.stop()
         try:
@@ -156,7 +151,7 @@ async def test_a_user_past_the_per_user_limit_gets_429_while_another_user_is_ser
         msgspec.structs.replace(settings, rate_limit_per_user="5/minute"), storage_redis_url
     )
     try:
-        async with await make_client(container) as client:
+        async with asgi_client(container) as client:
             alice = await sign_up(client, "alice@example.com")
             bob = await sign_up(client, "bob@example.com")
             for _ in range(5):
@@ -182,7 +177,7 @@ async def test_two_api_processes_sharing_redis_count_a_user_once(
     first = limited_container(limited, redis_server.url)
     second = limited_container(limited, redis_server.url)
     try:
-        async with await make_client(first) as one, await make_client(second) as two:
+        async with asgi_client(first) as one, asgi_client(second) as two:
             alice = await sign_up(one, "alice@example.com")
             statuses = []
             for i in range(8):
@@ -201,7 +196,7 @@ async def test_unauthenticated_routes_are_limited_per_ip_but_health_never_is(
         msgspec.structs.replace(settings, rate_limit_per_ip="4/minute"), storage_redis_url
     )
     try:
-        async with await make_client(container) as client:
+        async with asgi_client(container) as client:
             for _ in range(4):
                 assert (await client.get("/schema/openapi.json")).status_code == 200
             assert_too_many(await client.get("/schema/openapi.json"))
@@ -213,8 +208,7 @@ async def test_unauthenticated_routes_are_limited_per_ip_but_health_never_is(
             for _ in range(10):
                 assert (await client.get("/health")).status_code == 200
                 assert (await client.get("/health/ready")).status_code == 200
-            other_ip = httpx.ASGITransport(app=create_app(container), client=("10.9.8.7", 1))
-            async with httpx.AsyncClient(transport=other_ip, base_url="http://t") as elsewhere:
+            async with asgi_client(container, client_host="10.9.8.7") as elsewhere:
                 assert (await elsewhere.get("/schema/openapi.json")).status_code == 200
     finally:
         await close_container(container)
@@ -230,7 +224,7 @@ async def test_general_limits_set_to_off_never_refuse_and_auth_limits_can_be_swi
         None,
     )
     try:
-        async with await make_client(container) as client:
+        async with asgi_client(container) as client:
             for i in range(12):
                 assert (await attempt_login(client, f"flood{i}@example.com")).status_code == 401
     finally:
@@ -244,7 +238,7 @@ async def test_bots_and_their_events_keep_working_while_redis_is_down(
     still serves everything else (events are dropped, logged), and tickets are a 503."""
     exchange = FakeExchange()
     redis_container.exchange.override(exchange)
-    async with await make_client(redis_container) as client:
+    async with asgi_client(redis_container) as client:
         headers = await sign_up(client, "alice@example.com")
         key_id = await add_api_key(client, exchange, headers)
         redis_server.stop()

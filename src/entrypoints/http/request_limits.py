@@ -44,11 +44,8 @@ def _rule(name: str, setting: str) -> RateLimit | None:
 
 async def count_user_request(connection: ASGIConnection[Any, Any, Any, Any], user_id: int) -> None:
     """RateLimited (429) once the user has spent their per-user allowance."""
-    container = connection.app.state.container
-    rule = container.request_limits().per_user
-    if rule is not None:
-        limiter: RateLimiter = container.rate_limiter()
-        await limiter.hit(rule, str(user_id))
+    limits: RequestLimits = connection.app.state.container.request_limits()
+    await _hit(connection, limits.per_user, str(user_id))
 
 
 async def limit_anonymous_requests(
@@ -57,9 +54,14 @@ async def limit_anonymous_requests(
     """App-wide guard: the per-IP limit on routes that do not authenticate a user."""
     if handler.opt.get(RATE_LIMIT_EXEMPT) or _AUTHENTICATED_BY in handler.resolve_dependencies():
         return
-    container = connection.app.state.container
-    rule = container.request_limits().per_ip
+    limits: RequestLimits = connection.app.state.container.request_limits()
+    client = connection.client
+    await _hit(connection, limits.per_ip, client.host if client else "unknown")
+
+
+async def _hit(
+    connection: ASGIConnection[Any, Any, Any, Any], rule: RateLimit | None, key: str
+) -> None:
     if rule is not None:
-        limiter: RateLimiter = container.rate_limiter()
-        client = connection.client
-        await limiter.hit(rule, client.host if client else "unknown")
+        limiter: RateLimiter = connection.app.state.container.rate_limiter()
+        await limiter.hit(rule, key)

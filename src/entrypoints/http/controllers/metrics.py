@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import SkipValidation
 
 from adapters.metrics.exposition import METRICS_CONTENT_TYPE, render_metrics
+from application.health.count_bots import CountBotsByStatus
+from entrypoints.http.dependencies import use_case
 from entrypoints.http.request_limits import RATE_LIMIT_EXEMPT
 
 
@@ -19,6 +21,7 @@ class MetricsController(Controller):
         summary="Prometheus metrics: requests by route and status, bots by status, "
         "orders sent, exchange errors, backtests run",
         media_type=METRICS_CONTENT_TYPE,
+        dependencies={"count_bots_by_status": use_case("count_bots_by_status")},
         responses={
             200: ResponseSpec(
                 data_container=str,
@@ -27,6 +30,8 @@ class MetricsController(Controller):
             )
         },
     )
-    async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        counts = await request.app.state.container.bot_status_counts().counts()
+    async def metrics(
+        self, count_bots_by_status: NamedDependency[SkipValidation[CountBotsByStatus]]
+    ) -> Response[bytes]:
+        counts = await count_bots_by_status.execute()
         return Response(render_metrics(counts), media_type=METRICS_CONTENT_TYPE)
