@@ -12,7 +12,12 @@ What runs (all on loopback, everything started here and stopped in `finally`):
 - `wrk -t2 -c32 --latency` for N seconds (default 30) on each of: the ceiling,
   GET /health, authenticated GET /api/v1/bot-configs/ (50 items), authenticated
   POST /api/v1/trades/, and POST /api/v1/auth/login (argon2id) while a second wrk
-  with 2 connections measures GET /health beside the flood.
+  with 2 connections measures GET /health beside the flood;
+- then, with the API stopped, the floor of an authenticated read
+  (benchmarks/floor_litestar_app.py): a bare Litestar route that verifies the same JWT,
+  reads the user's row once (through SQLAlchemy, then through raw asyncpg) and answers
+  the listing's exact bytes. No implementation of the listing that checks revocation
+  per request can beat it on this machine.
 
 Every endpoint is first checked once with httpx (expected status and body), then
 warmed up for a moment, then measured. The Lua scripts (benchmarks/wrk_scripts/)
@@ -87,6 +92,8 @@ BOT_CONFIGS_ROW = "GET /api/v1/bot-configs/ (JWT, 50 items)"
 TRADES = "POST /api/v1/trades/ (JWT)"
 LOGIN = "POST /api/v1/auth/login (flood)"
 HEALTH_DURING_LOGIN = "GET /health during the login flood"
+FLOOR_SQLALCHEMY = "floor: JWT + 1 SQLAlchemy read, same body"
+FLOOR_ASYNCPG = "floor: JWT + 1 asyncpg read, same body"
 
 # From the hardening issue: ratios to the ceiling, p99 at 32 connections, 0 errors.
 TARGETS: dict[str, dict[str, float]] = {
@@ -179,6 +186,28 @@ def wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.1)
     raise BenchmarkError(f"{server.name} not ready after {timeout} s:\n{server.tail()}")
+
+
+def uvicorn_command(app: str, port: int) -> list[str]:
+    """A benchmark app served like `tradebot serve`: same workers, no access log."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--app-dir",
+        str(ROOT),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(WORKERS),
+        "--no-access-log",
+        "--no-server-header",
+        "--log-level",
+        "warning",
+    ]
 
 
 def tradebot_command() -> list[str]:
@@ -357,6 +386,17 @@ def preflight(base_url: str, fixtures: Fixtures) -> None:
             content=trade_body(fixtures.bot_config_ids[0]),
         )
         expect(trade, 201, "POST /api/v1/trades/")
+
+
+def listing_body(base_url: str, fixtures: Fixtures) -> bytes:
+    """The exact bytes of the measured listing, for the floor app to answer."""
+    response = httpx.get(
+        base_url + "/api/v1/bot-configs/",
+        headers={"Authorization": f"Bearer {fixtures.token}"},
+        timeout=10.0,
+    )
+    expect(response, 200, "GET /api/v1/bot-configs/")
+    return response.content
 
 
 # -- wrk ---------------------------------------------------------------------------------
@@ -538,24 +578,7 @@ def run(seconds: float, warmup: float, log_level: str) -> dict[str, Any]:
         bare_port = free_port()
         bare = start_server(
             "bare Litestar",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "benchmarks.bare_litestar_app:app",
-                "--app-dir",
-                str(ROOT),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(bare_port),
-                "--workers",
-                str(WORKERS),
-                "--no-access-log",
-                "--no-server-header",
-                "--log-level",
-                "warning",
-            ],
+            uvicorn_command("benchmarks.bare_litestar_app:app", bare_port),
             {**env, "PYTHONPATH": str(ROOT)},
             bare_port,
             workdir / "bare.log",
@@ -633,6 +656,31 @@ def run(seconds: float, warmup: float, log_level: str) -> dict[str, Any]:
         rows.extend([login_row, probe_row])
         if api.process.poll() is not None:
             raise BenchmarkError(f"tradebot serve exited during the run:\n{api.tail()}")
+        body = workdir / "bot-configs.json"
+        body.write_bytes(listing_body(api.base_url, fixtures))
+        stop_server(api)
+        servers.remove(api)
+
+        # The floor of any authenticated, revocable read on this stack (see the module).
+        floor_port = free_port()
+        floor = start_server(
+            "floor Litestar",
+            uvicorn_command("benchmarks.floor_litestar_app:app", floor_port),
+            {
+                **env,
+                "PYTHONPATH": str(ROOT),
+                "FLOOR_DATABASE_URL": env["TRADEBOT_DATABASE_URL"],
+                "FLOOR_JWT_SECRET": env["TRADEBOT_JWT_SECRET"],
+                "FLOOR_BODY_FILE": str(body),
+            },
+            floor_port,
+            workdir / "floor.log",
+        )
+        servers.append(floor)
+        for name, path in ((FLOOR_SQLALCHEMY, "sqlalchemy"), (FLOOR_ASYNCPG, "asyncpg")):
+            load = Load(f"{floor.base_url}/floor/{path}", authorization=bearer)
+            expect(httpx.get(load.url, headers={"Authorization": bearer}), 200, name)
+            rows.append(measure(name, load, seconds, warmup))
     finally:
         for server in servers:
             stop_server(server)
@@ -661,7 +709,8 @@ def run(seconds: float, warmup: float, log_level: str) -> dict[str, Any]:
             f"ceiling, a bare Litestar JSON route under uvicorn --workers {WORKERS}; the login "
             f"flood spread over {flood_accounts} accounts and one X-Forwarded-For address per "
             f"request, with GET /health measured beside it by wrk -t{PROBE_THREADS} "
-            f"-c{PROBE_CONNECTIONS}"
+            f"-c{PROBE_CONNECTIONS}; the floor rows: a bare Litestar route doing only the JWT "
+            "check and one read of the user's row, answering the listing's bytes"
         ),
         "seconds": seconds,
         "targets": TARGETS,

@@ -27,7 +27,11 @@ from adapters.mail.smtp_mailer import SmtpMailer, SmtpSettings
 from adapters.persistence.bot_lease_store import SqlBotLeases
 from adapters.persistence.bot_status_counts import SqlBotStatusCounts
 from adapters.persistence.database_probe import DatabaseProbe
-from adapters.persistence.engine import create_engine, create_session_factory
+from adapters.persistence.engine import (
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 from adapters.persistence.replay_anchor_store import ReplayAnchorStore
 from adapters.persistence.sql_candle_store import SqlCandleStore
 from adapters.persistence.unit_of_work import SqlUnitOfWork
@@ -243,6 +247,10 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Singleton(create_engine, database_url=settings.provided.database_url)
     session_factory = providers.Singleton(create_session_factory, engine)
     uow = providers.Factory(SqlUnitOfWork, session_factory)
+    # For use cases that only read: no BEGIN/ROLLBACK round trips.
+    read_uow = providers.Factory(
+        SqlUnitOfWork, providers.Singleton(create_read_session_factory, engine), read_only=True
+    )
 
     password_hasher = providers.Singleton(Argon2PasswordHasher)
     access_tokens = providers.Singleton(
@@ -277,7 +285,7 @@ class Container(containers.DeclarativeContainer):
         limiter=auth_rate_limiter,
         clock=clock,
     )
-    authenticate = providers.Factory(Authenticate, uow=uow, tokens=access_tokens)
+    authenticate = providers.Factory(Authenticate, uow=read_uow, tokens=access_tokens)
     request_password_reset = providers.Factory(
         RequestPasswordReset,
         uow=uow,
@@ -289,7 +297,7 @@ class Container(containers.DeclarativeContainer):
     reset_password = providers.Factory(
         ResetPassword, uow=uow, hasher=password_hasher, limiter=auth_rate_limiter, clock=clock
     )
-    list_users = providers.Factory(ListUsers, uow=uow)
+    list_users = providers.Factory(ListUsers, uow=read_uow)
     set_user_active = providers.Factory(SetUserActive, uow=uow)
     check_readiness = providers.Factory(CheckReadiness, probes=readiness_probes)
     count_bots_by_status = providers.Factory(
@@ -299,7 +307,7 @@ class Container(containers.DeclarativeContainer):
     create_api_key = providers.Factory(
         CreateApiKey, uow=uow, vault=vault, exchange=exchange, clock=clock
     )
-    get_api_key = providers.Factory(GetApiKey, uow=uow)
+    get_api_key = providers.Factory(GetApiKey, uow=read_uow)
     delete_api_key = providers.Factory(DeleteApiKey, uow=uow)
     get_balance = providers.Factory(GetBalance, uow=uow, vault=vault, exchange=exchange)
     rotate_vault_keys = providers.Factory(RotateVaultKeys, uow=uow, vault=vault, clock=clock)
@@ -307,11 +315,11 @@ class Container(containers.DeclarativeContainer):
     requires_api_key = providers.Callable(_requires_api_key, settings)
     event_bus = providers.Singleton(_event_bus, settings, clock)
     create_bot_config = providers.Factory(CreateBotConfig, uow=uow, exchange=exchange, clock=clock)
-    get_bot_config = providers.Factory(GetBotConfig, uow=uow)
-    list_bot_configs = providers.Factory(ListBotConfigs, uow=uow)
+    get_bot_config = providers.Factory(GetBotConfig, uow=read_uow)
+    list_bot_configs = providers.Factory(ListBotConfigs, uow=read_uow)
     update_bot_config = providers.Factory(UpdateBotConfig, uow=uow, exchange=exchange, clock=clock)
     delete_bot_config = providers.Factory(DeleteBotConfig, uow=uow)
-    get_bot_state = providers.Factory(GetBotState, uow=uow)
+    get_bot_state = providers.Factory(GetBotState, uow=read_uow)
     change_bot_status = providers.Factory(
         ChangeBotStatus,
         uow=uow,
@@ -327,8 +335,8 @@ class Container(containers.DeclarativeContainer):
         events=event_bus,
     )
     record_trade = providers.Factory(RecordTrade, uow=uow)
-    get_trade = providers.Factory(GetTrade, uow=uow)
-    list_trades = providers.Factory(ListTrades, uow=uow)
+    get_trade = providers.Factory(GetTrade, uow=read_uow)
+    list_trades = providers.Factory(ListTrades, uow=read_uow)
     # manual orders
     place_manual_order = providers.Factory(
         PlaceManualOrder,
@@ -399,8 +407,8 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         exchange_id=candle_exchange_id,
     )
-    get_backtest = providers.Factory(GetBacktest, uow=uow)
-    list_backtests = providers.Factory(ListBacktests, uow=uow)
+    get_backtest = providers.Factory(GetBacktest, uow=read_uow)
+    list_backtests = providers.Factory(ListBacktests, uow=read_uow)
     delete_backtest = providers.Factory(DeleteBacktest, uow=uow)
     # optimisation jobs: run in this process's background, the kernel in worker processes
     optimization_tasks = providers.Singleton(AsyncioBackgroundTasks)
@@ -424,7 +432,7 @@ class Container(containers.DeclarativeContainer):
         exchange_id=candle_exchange_id,
         max_jobs_per_user=settings.provided.optimize_max_jobs_per_user,
     )
-    get_optimization = providers.Factory(GetOptimization, uow=uow)
+    get_optimization = providers.Factory(GetOptimization, uow=read_uow)
     fail_interrupted_optimizations = providers.Factory(
         FailInterruptedOptimizations, uow=uow, events=event_bus, clock=clock
     )

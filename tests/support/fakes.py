@@ -19,7 +19,7 @@ from domain.backtesting.backtest import Backtest, BacktestSummary
 from domain.backtesting.optimization import OptimizationJob
 from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import BotState
-from domain.bots.errors import StaleBotState
+from domain.bots.errors import BotConfigNotFound, StaleBotState
 from domain.bots.order_intent import IntentStatus, OrderIntent
 from domain.bots.trade import Trade
 from domain.errors import RateLimited
@@ -232,10 +232,15 @@ class InMemoryBotStateRepository(BotStateRepository):
 
 
 class InMemoryTradeRepository(TradeRepository):
-    def __init__(self, rows: dict[int, Trade]) -> None:
+    def __init__(self, rows: dict[int, Trade], bot_configs: dict[int, BotConfig]) -> None:
         self._rows = rows
+        self._bot_configs = bot_configs
 
     async def add(self, trade: Trade) -> Trade:
+        if trade.bot_config_id is not None:
+            config = self._bot_configs.get(trade.bot_config_id)
+            if config is None or config.user_id != trade.user_id:
+                raise BotConfigNotFound()
         trade.id = max(self._rows, default=0) + 1
         self._rows[trade.id] = copy.deepcopy(trade)
         return trade
@@ -450,7 +455,7 @@ class FakeUnitOfWork(UnitOfWork):
             self._bot_configs, self._bot_states, self._trades
         )
         self.bot_states = InMemoryBotStateRepository(self._bot_states)
-        self.trades = InMemoryTradeRepository(self._trades)
+        self.trades = InMemoryTradeRepository(self._trades, self._bot_configs)
         self._backtests = copy.deepcopy(self.committed_backtests)
         self.backtests = InMemoryBacktestRepository(self._backtests)
         self._order_intents = copy.deepcopy(self.committed_order_intents)

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.events.in_process_bus import InProcessEventBus
 from application.bots.bot_configs import (
@@ -189,6 +191,25 @@ async def test_the_list_is_oldest_first_and_counts_every_page(
 
     assert [c.id for c in page.items] == ids[1:]
     assert page.total == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stored=st.integers(min_value=0, max_value=12),
+    limit=st.integers(min_value=1, max_value=6),
+    offset=st.integers(min_value=0, max_value=15),
+)
+async def test_every_page_holds_its_slice_and_the_exact_total(
+    stored: int, limit: int, offset: int
+) -> None:
+    uow, exchange, clock = FakeUnitOfWork(), FakeExchange(), FakeClock(T0)
+    ids = [(await create_bot(uow, exchange, clock, name=f"Bot {n}")).id for n in range(stored)]
+    await create_bot(uow, exchange, clock, user_id=BOB)
+
+    page = await ListBotConfigs(uow).execute(ALICE, PageRequest(limit=limit, offset=offset))
+
+    assert [c.id for c in page.items] == ids[offset : offset + limit]
+    assert page.total == stored
 
 
 async def test_an_active_bot_refuses_unsafe_changes_but_takes_safe_ones(

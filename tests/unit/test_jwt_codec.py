@@ -142,6 +142,33 @@ def test_an_expired_token_is_refused(codec: JwtAccessTokenCodec, lifetime: timed
         codec.verify(token)
 
 
+def test_a_token_that_verified_once_is_refused_once_it_expires(clock: FakeClock) -> None:
+    now = [clock.now().timestamp()]
+    codec = JwtAccessTokenCodec(SECRET, clock, wall_time=lambda: now[0])
+    token = codec.issue(7, 3, timedelta(minutes=5))
+    assert codec.verify(token).user_id == 7
+
+    now[0] += 299
+    assert codec.verify(token).token_version == 3
+    now[0] += 1
+    with pytest.raises(InvalidToken):
+        codec.verify(token)
+
+
+def test_a_remembered_token_does_not_vouch_for_a_tampered_copy(
+    codec: JwtAccessTokenCodec,
+) -> None:
+    token = codec.issue(7, 0, timedelta(minutes=5))
+    codec.verify(token)
+    header, _, signature = token.split(".")
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    forged = ".".join([header, _b64url_json({**claims, "sub": "8"}), signature])
+
+    with pytest.raises(InvalidToken):
+        codec.verify(forged)
+    assert codec.verify(token).user_id == 7
+
+
 def test_a_token_issued_in_the_future_is_refused(
     codec: JwtAccessTokenCodec, clock: FakeClock
 ) -> None:

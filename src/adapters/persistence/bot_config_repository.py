@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from dataclasses import fields
 from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,25 @@ from domain.errors import InvalidInput
 from domain.ports.bot_config_repository import BotConfigRepository
 
 _STORED_FIELDS = tuple(f.name for f in fields(BotConfig) if f.name != "id")
+_FIELDS = ("id", *_STORED_FIELDS)
+# Selected in this order, so that a row's values pair with _FIELDS by position.
+_COLUMNS = tuple(bot_configs.c[name] for name in _FIELDS)
+# The reads, built once (building a statement costs more than running a cached one).
+_ONE = select(*_COLUMNS).where(
+    bot_configs.c.id == bindparam("config_id"), bot_configs.c.user_id == bindparam("user_id")
+)
+_PAGE = (
+    select(*_COLUMNS)
+    .where(bot_configs.c.user_id == bindparam("user_id"))
+    .order_by(bot_configs.c.id)
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+_COUNT = (
+    select(func.count())
+    .select_from(bot_configs)
+    .where(bot_configs.c.user_id == bindparam("user_id"))
+)
 
 
 class SqlBotConfigRepository(BotConfigRepository):
@@ -35,28 +54,18 @@ class SqlBotConfigRepository(BotConfigRepository):
         if not is_storable_id(config_id):
             return None
         row = (
-            await self._session.execute(
-                select(bot_configs).where(
-                    bot_configs.c.id == config_id, bot_configs.c.user_id == user_id
-                )
-            )
+            await self._session.execute(_ONE, {"config_id": config_id, "user_id": user_id})
         ).first()
         return _to_bot_config(row) if row else None
 
     async def list(self, user_id: int, limit: int, offset: int) -> list[BotConfig]:
         rows = await self._session.execute(
-            select(bot_configs)
-            .where(bot_configs.c.user_id == user_id)
-            .order_by(bot_configs.c.id)
-            .limit(limit)
-            .offset(offset)
+            _PAGE, {"user_id": user_id, "limit": limit, "offset": offset}
         )
         return [_to_bot_config(row) for row in rows]
 
     async def count(self, user_id: int) -> int:
-        total = await self._session.scalar(
-            select(func.count()).select_from(bot_configs).where(bot_configs.c.user_id == user_id)
-        )
+        total = await self._session.scalar(_COUNT, {"user_id": user_id})
         return int(total or 0)
 
     async def update(self, config: BotConfig) -> None:
@@ -99,5 +108,4 @@ def _values(config: BotConfig) -> dict[str, Any]:
 
 def _to_bot_config(row: Any) -> BotConfig:
     # By position: reading 40 columns by name costs more than the rest of a list page.
-    data = dict(zip(row._fields, row, strict=True))
-    return BotConfig(id=data["id"], **{name: data[name] for name in _STORED_FIELDS})
+    return BotConfig.restore(dict(zip(_FIELDS, row, strict=True)))

