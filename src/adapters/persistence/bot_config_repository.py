@@ -17,9 +17,8 @@ from domain.errors import InvalidInput
 from domain.ports.bot_config_repository import BotConfigRepository
 
 _STORED_FIELDS = tuple(f.name for f in fields(BotConfig) if f.name != "id")
-_FIELDS = ("id", *_STORED_FIELDS)
-# Selected in this order, so that a row's values pair with _FIELDS by position.
-_COLUMNS = tuple(bot_configs.c[name] for name in _FIELDS)
+# Selected in field order: a row is what BotConfig.restore takes.
+_COLUMNS = tuple(bot_configs.c[f.name] for f in fields(BotConfig))
 # The reads, built once (building a statement costs more than running a cached one).
 _ONE = select(*_COLUMNS).where(
     bot_configs.c.id == bindparam("config_id"), bot_configs.c.user_id == bindparam("user_id")
@@ -108,4 +107,4 @@ def _values(config: BotConfig) -> dict[str, Any]:
 
 def _to_bot_config(row: Any) -> BotConfig:
     # By position: reading 40 columns by name costs more than the rest of a list page.
-    return BotConfig.restore(dict(zip(_FIELDS, row, strict=True)))
+    return BotConfig.restore(row)

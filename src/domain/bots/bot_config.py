@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
@@ -156,13 +156,13 @@ class BotConfig:
             raise InvalidInput("Validation failed", details=problems)
 
     @classmethod
-    def restore(cls, values: Mapping[str, Any]) -> BotConfig:
-        """A configuration as stored: it was validated when saved, so it is not validated
-        again (every field must be given). Reading a page of 50 would otherwise spend
-        more time re-checking invariants than the query takes."""
+    def restore(cls, values: Sequence[Any]) -> BotConfig:
+        """A configuration as stored, from its values in field order (`fields(BotConfig)`):
+        it was validated when saved, so it is not validated again. Reading a page of 50
+        would otherwise spend more time re-checking invariants than the query takes."""
         config = object.__new__(cls)
-        for name in _FIELD_NAMES:
-            setattr(config, name, values[name])
+        for slot, value in zip(_SLOTS, values, strict=True):
+            slot.__set__(config, value)
         return config
 
     def __eq__(self, other: object) -> bool:
@@ -250,7 +250,8 @@ class BotConfig:
         )
 
 
-_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(BotConfig))
+# The slot of every field, in field order (for `restore`).
+_SLOTS: tuple[Any, ...] = tuple(getattr(BotConfig, f.name) for f in fields(BotConfig))
 EDITABLE_FIELDS: tuple[str, ...] = tuple(
     f.name for f in fields(BotConfig) if f.name not in {"id", "user_id", "created_at", "updated_at"}
 )

@@ -9,7 +9,7 @@ from application.api_keys.manage_api_key import DeleteApiKey, GetApiKey, GetBala
 from domain.api_keys.api_key import ApiKey
 from domain.users.user import User
 from entrypoints.http.api_key_schemas import ApiKeyResponse, BalanceResponse, CreateApiKeyRequest
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 
 
@@ -39,7 +39,7 @@ class ApiKeyController(Controller):
             "One key per user. The key and secret are encrypted at rest and never returned; "
             "the response shows the key masked (first 4 and last 4 characters)."
         ),
-        dependencies={"create_api_key": use_case("create_api_key")},
+        dependencies={"create_api_key": user_use_case("create_api_key")},
         responses=error_responses(400, 401, 429, 503),
     )
     async def create(
@@ -62,7 +62,7 @@ class ApiKeyController(Controller):
     @get(
         "/me",
         summary="The user's API key, masked",
-        dependencies={"get_api_key": use_case("get_api_key")},
+        dependencies={"get_api_key": user_use_case("get_api_key")},
         responses=error_responses(401, 404),
     )
     async def me(
@@ -77,7 +77,7 @@ class ApiKeyController(Controller):
         "/me",
         status_code=204,
         summary="Delete the user's API key and the bot configurations that use it",
-        dependencies={"delete_api_key": use_case("delete_api_key")},
+        dependencies={"delete_api_key": user_use_case("delete_api_key")},
         responses=error_responses(401, 404),
     )
     async def remove(
@@ -91,7 +91,7 @@ class ApiKeyController(Controller):
     @get(
         "/balance",
         summary="Spot and USD-M futures balances in USDT",
-        dependencies={"get_balance": use_case("get_balance")},
+        dependencies={"get_balance": user_use_case("get_balance")},
         responses=error_responses(401, 404, 429, 503),
     )
     async def balance(

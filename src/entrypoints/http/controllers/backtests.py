@@ -25,7 +25,7 @@ from entrypoints.http.backtest_schemas import (
     backtest_body,
     list_item,
 )
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 from entrypoints.http.json_response import DecimalNumberResponse
 from entrypoints.http.pagination import TOTAL_COUNT, TOTAL_COUNT_HEADER, Limit, Offset
@@ -50,7 +50,7 @@ class BacktestController(Controller):
             "with the seed's `{status, data}` body once the run is stored; `data` is the "
             "same as GET /detail/{id}. At most five years of 1m candles per run."
         ),
-        dependencies={"run_backtest": use_case("run_backtest")},
+        dependencies={"run_backtest": user_use_case("run_backtest")},
         responses=error_responses(400, 401, 429, 503),
     )
     async def run(
@@ -78,7 +78,7 @@ class BacktestController(Controller):
     @get(
         "/list",
         summary="The user's backtests, newest first",
-        dependencies={"list_backtests": use_case("list_backtests")},
+        dependencies={"list_backtests": user_use_case("list_backtests")},
         response_headers=[TOTAL_COUNT],
         responses=error_responses(400, 401),
     )
@@ -99,7 +99,7 @@ class BacktestController(Controller):
     @get(
         "/detail/{backtest_id:int}",
         summary="One backtest with its metrics, periods, equity curve and trades",
-        dependencies={"get_backtest": use_case("get_backtest")},
+        dependencies={"get_backtest": user_use_case("get_backtest")},
         responses=error_responses(400, 401, 404),
     )
     async def detail(
@@ -115,7 +115,7 @@ class BacktestController(Controller):
         "/detail/{backtest_id:int}/chart.png",
         summary="The equity curve with trade markers, and the drawdown, as a PNG",
         media_type=PNG,
-        dependencies={"get_backtest": use_case("get_backtest")},
+        dependencies={"get_backtest": user_use_case("get_backtest")},
         responses=error_responses(400, 401, 404),
     )
     async def chart(
@@ -134,7 +134,7 @@ class BacktestController(Controller):
         status_code=200,
         summary="Delete a backtest",
         description="Answers 200 with the seed's body (not 204 like other deletions).",
-        dependencies={"delete_backtest": use_case("delete_backtest")},
+        dependencies={"delete_backtest": user_use_case("delete_backtest")},
         responses=error_responses(400, 401, 404),
     )
     async def delete_backtest(
@@ -150,7 +150,7 @@ class BacktestController(Controller):
     @get(
         "/symbols/{market_type:str}",
         summary="The symbols a backtest can use on a market type (spot or futures)",
-        dependencies={"list_symbols": use_case("list_symbols")},
+        dependencies={"list_symbols": user_use_case("list_symbols")},
         responses=error_responses(400, 401, 429, 503),
     )
     async def symbols(
@@ -166,7 +166,7 @@ class BacktestController(Controller):
         "/download/{backtest_id:int}/daily.csv",
         summary="Daily results as CSV",
         media_type=CSV,
-        dependencies={"get_backtest": use_case("get_backtest")},
+        dependencies={"get_backtest": user_use_case("get_backtest")},
         responses=error_responses(400, 401, 404),
     )
     async def daily(
@@ -181,7 +181,7 @@ class BacktestController(Controller):
         "/download/{backtest_id:int}/monthly.csv",
         summary="Monthly results as CSV",
         media_type=CSV,
-        dependencies={"get_backtest": use_case("get_backtest")},
+        dependencies={"get_backtest": user_use_case("get_backtest")},
         responses=error_responses(400, 401, 404),
     )
     async def monthly(
@@ -196,7 +196,7 @@ class BacktestController(Controller):
         "/download/{backtest_id:int}/trades.csv",
         summary="Trade-by-trade details as CSV",
         media_type=CSV,
-        dependencies={"get_backtest": use_case("get_backtest")},
+        dependencies={"get_backtest": user_use_case("get_backtest")},
         responses=error_responses(400, 401, 404),
     )
     async def trades(

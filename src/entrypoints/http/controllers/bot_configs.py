@@ -21,7 +21,7 @@ from entrypoints.http.bot_config_schemas import (
     UpdateBotConfigRequest,
     bot_config_response,
 )
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 from entrypoints.http.json_response import DecimalNumberResponse
 from entrypoints.http.pagination import TOTAL_COUNT, Limit, Offset, paginated
@@ -43,7 +43,7 @@ class BotConfigController(Controller):
             "when left out. The symbol must exist on the exchange for `position_type`, and "
             "`api_key_id` must be the user's own key. Ranges: GET /api/v1/config."
         ),
-        dependencies={"create_bot_config": use_case("create_bot_config")},
+        dependencies={"create_bot_config": user_use_case("create_bot_config")},
         responses=error_responses(400, 401, 429, 503),
     )
     async def create(
@@ -63,7 +63,7 @@ class BotConfigController(Controller):
     @get(
         "/",
         summary="The user's bot configurations, oldest first",
-        dependencies={"list_bot_configs": use_case("list_bot_configs")},
+        dependencies={"list_bot_configs": user_use_case("list_bot_configs")},
         response_headers=[TOTAL_COUNT],
         responses=error_responses(400, 401),
     )
@@ -81,7 +81,7 @@ class BotConfigController(Controller):
     @get(
         "/{config_id:int}",
         summary="One bot configuration",
-        dependencies={"get_bot_config": use_case("get_bot_config")},
+        dependencies={"get_bot_config": user_use_case("get_bot_config")},
         responses=error_responses(401, 404),
     )
     async def get_config(
@@ -102,7 +102,7 @@ class BotConfigController(Controller):
             "timeframe, strategy and its parameters, leverage, ...) answer 409 with "
             "`details.fields`; risk limits and sizing may change."
         ),
-        dependencies={"update_bot_config": use_case("update_bot_config")},
+        dependencies={"update_bot_config": user_use_case("update_bot_config")},
         responses=error_responses(400, 401, 404, 409, 429, 503),
     )
     async def update_config(
@@ -124,7 +124,7 @@ class BotConfigController(Controller):
         "/{config_id:int}",
         status_code=204,
         summary="Delete a stopped bot with its state and trades",
-        dependencies={"delete_bot_config": use_case("delete_bot_config")},
+        dependencies={"delete_bot_config": user_use_case("delete_bot_config")},
         responses=error_responses(401, 404, 409),
     )
     async def delete_config(

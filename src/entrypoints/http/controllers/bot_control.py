@@ -7,7 +7,7 @@ from litestar.params import FromPath, SkipValidation
 from application.bots.bot_control import ChangeBotStatus
 from domain.users.user import User
 from entrypoints.http.bot_state_schemas import BotStateResponse, bot_state_response
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 
 
@@ -20,7 +20,7 @@ class BotControlController(Controller):
     security = [{"BearerToken": []}]
     dependencies = {
         "current_user": Provide(provide_current_user),
-        "change_bot_status": use_case("change_bot_status"),
+        "change_bot_status": user_use_case("change_bot_status"),
     }
 
     @post(

@@ -11,7 +11,7 @@ from entrypoints.http.bot_state_schemas import (
     UpdateBotStateRequest,
     bot_state_response,
 )
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 from entrypoints.http.request_fields import check_amounts, provided_fields
 
@@ -25,7 +25,7 @@ class BotStateController(Controller):
     @get(
         "/{bot_config_id:int}",
         summary="The runtime state of a bot",
-        dependencies={"get_bot_state": use_case("get_bot_state")},
+        dependencies={"get_bot_state": user_use_case("get_bot_state")},
         responses=error_responses(401, 404),
     )
     async def get_state(
@@ -45,7 +45,7 @@ class BotStateController(Controller):
             "starting without a valid API key). Runtime fields may be corrected only while "
             "the bot is stopped or paused (409 otherwise)."
         ),
-        dependencies={"update_bot_state": use_case("update_bot_state")},
+        dependencies={"update_bot_state": user_use_case("update_bot_state")},
         responses=error_responses(400, 401, 404, 409),
     )
     async def update_state(

@@ -8,7 +8,7 @@ from litestar.params import FromPath, JSONBody, SkipValidation
 from application.backtesting.manage_optimizations import GetOptimization
 from application.backtesting.start_optimization import StartOptimization
 from domain.users.user import User
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 from entrypoints.http.json_response import DecimalNumberResponse
 from entrypoints.http.optimization_schemas import (
@@ -45,7 +45,7 @@ class OptimizationController(Controller):
             "A user may have a few queued or running jobs at once (429 beyond, with "
             "Retry-After)."
         ),
-        dependencies={"start_optimization": use_case("start_optimization")},
+        dependencies={"start_optimization": user_use_case("start_optimization")},
         response_headers=[LOCATION],
         responses=error_responses(400, 401, 429, 503),
     )
@@ -64,7 +64,7 @@ class OptimizationController(Controller):
     @get(
         "/{job_id:int}",
         summary="An optimisation job: its status, progress and, once completed, its results",
-        dependencies={"get_optimization": use_case("get_optimization")},
+        dependencies={"get_optimization": user_use_case("get_optimization")},
         responses=error_responses(400, 401, 404),
     )
     async def job(

@@ -10,7 +10,7 @@ from application.orders.place_manual_order import PlaceManualOrder, PlaceOrderCo
 from domain.orders.idempotency_key import HEADER, MAX_KEY_LENGTH, IdempotencyKey
 from domain.orders.order_ticket import OrderTicket
 from domain.users.user import User
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 from entrypoints.http.order_schemas import OrderResponse, PlaceOrderRequest, order_response
 from entrypoints.http.request_fields import check_amounts, provided_fields
@@ -60,7 +60,7 @@ class OrderController(Controller):
         status_code=201,
         summary="Place a manual order",
         description=DESCRIPTION,
-        dependencies={"place_manual_order": use_case("place_manual_order")},
+        dependencies={"place_manual_order": user_use_case("place_manual_order")},
         responses=error_responses(400, 401, 409, 429, 503),
     )
     async def place(

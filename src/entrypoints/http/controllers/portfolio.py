@@ -6,7 +6,7 @@ from litestar.params import SkipValidation
 
 from application.portfolio.get_portfolio import GetPortfolio
 from domain.users.user import User
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 from entrypoints.http.portfolio_schemas import PortfolioResponse, portfolio_response
 
@@ -27,7 +27,7 @@ class PortfolioController(Controller):
             "and 30 days, and over all time. 404 when a real exchange is used and the user "
             "has no key; 503 when the exchange cannot be reached."
         ),
-        dependencies={"get_portfolio": use_case("get_portfolio")},
+        dependencies={"get_portfolio": user_use_case("get_portfolio")},
         responses=error_responses(401, 404, 429, 503),
     )
     async def portfolio(

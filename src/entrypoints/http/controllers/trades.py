@@ -13,7 +13,7 @@ from domain.bots.trade import Trade, TradeSide
 from domain.ports.trade_repository import TradeFilter
 from domain.users.user import User
 from domain.values import Symbol
-from entrypoints.http.dependencies import provide_current_user, use_case
+from entrypoints.http.dependencies import provide_current_user, user_use_case
 from entrypoints.http.errors import error_responses
 from entrypoints.http.json_response import DecimalNumberResponse
 from entrypoints.http.pagination import TOTAL_COUNT, Limit, Offset, paginated
@@ -36,7 +36,7 @@ class TradeController(Controller):
         "/",
         status_code=201,
         summary="Record a trade of one of the user's bots",
-        dependencies={"record_trade": use_case("record_trade")},
+        dependencies={"record_trade": user_use_case("record_trade")},
         responses=error_responses(400, 401, 404),
     )
     async def create(
@@ -55,7 +55,7 @@ class TradeController(Controller):
     @get(
         "/",
         summary="The user's trades, newest first",
-        dependencies={"list_trades": use_case("list_trades")},
+        dependencies={"list_trades": user_use_case("list_trades")},
         response_headers=[TOTAL_COUNT],
         responses=error_responses(400, 401),
     )
@@ -72,7 +72,7 @@ class TradeController(Controller):
     @get(
         "/history",
         summary="The user's trades, filtered, newest first",
-        dependencies={"list_trades": use_case("list_trades")},
+        dependencies={"list_trades": user_use_case("list_trades")},
         response_headers=[TOTAL_COUNT],
         responses=error_responses(400, 401),
     )
@@ -101,7 +101,7 @@ class TradeController(Controller):
     @get(
         "/{trade_id:int}",
         summary="One trade",
-        dependencies={"get_trade": use_case("get_trade")},
+        dependencies={"get_trade": user_use_case("get_trade")},
         responses=error_responses(401, 404),
     )
     async def get_trade(
