@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from application.auth.authenticate import Authenticate
 from domain.users.errors import InvalidToken
@@ -33,7 +33,7 @@ def user_use_case(name: str) -> Provide:
     resolves independent dependencies of one batch concurrently, in a task group that
     costs more per request than building the use case."""
 
-    def provide(state: State, current_user: Any) -> Any:
+    def provide(state: State, current_user: NamedDependency[Any]) -> Any:
         return getattr(state.container, name)()
 
     provide.__name__ = f"provide_{name}"
