@@ -35,6 +35,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from adapters.persistence import engine as engine_module
 from adapters.persistence.engine import create_engine
 from entrypoints.container import close_container
 from entrypoints.http.database_errors import database_fault
@@ -274,6 +275,43 @@ async def test_stale_pooled_connections_are_replaced_after_a_quick_restart(
     client, headers = postgres_app
     await asyncio.to_thread(own_postgres.stop, "fast")
     await asyncio.to_thread(own_postgres.start)
+    first = await asyncio.gather(
+        *(client.get("/api/v1/auth/me", headers=headers) for _ in range(POOLED_CONNECTIONS))
+    )
+    assert [r.status_code for r in first] == [200] * POOLED_CONNECTIONS, [r.text for r in first]
+    assert await bot_names(client, headers) == ["before"]
+
+
+async def terminate_other_sessions(server: PostgresServer, database: str) -> int:
+    admin = await asyncpg.connect(server.admin_dsn)
+    try:
+        terminated = await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+    finally:
+        await admin.close()
+    return len(terminated)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("idle_ping_seconds", [10.0, 0.0])
+async def test_pooled_sessions_the_server_terminated_are_replaced_at_checkout(
+    postgres_app: tuple[httpx.AsyncClient, dict[str, str]],
+    own_postgres: PostgresServer,
+    own_postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    idle_ping_seconds: float,
+) -> None:
+    """An administrator (or an idle-session timeout) ends the app's idle sessions: the
+    pool hands out none of them. With the default, the closed socket gives each away;
+    with pings on every checkout (idle for more than 0 s), the ping does too."""
+    monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", idle_ping_seconds)
+    client, headers = postgres_app
+    database = own_postgres_url.rsplit("/", 1)[1]
+    assert await terminate_other_sessions(own_postgres, database) >= POOLED_CONNECTIONS
+
     first = await asyncio.gather(
         *(client.get("/api/v1/auth/me", headers=headers) for _ in range(POOLED_CONNECTIONS))
     )
