@@ -65,9 +65,12 @@ def _claims(request: Request[Any, Any, Any]) -> tuple[int, int]:
     known = _verified.get(token)
     if known is not None and known[2] > time.time():
         return known[0], known[1]
-    payload = jwt.decode(
-        token, SECRET, algorithms=["HS256"], options={"require": ["sub", "iat", "exp", "ver"]}
-    )
+    try:
+        payload = jwt.decode(
+            token, SECRET, algorithms=["HS256"], options={"require": ["sub", "iat", "exp", "ver"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise NotAuthorizedException() from exc
     _verified[token] = (int(payload["sub"]), int(payload["ver"]), float(payload["exp"]))
     return _verified[token][0], _verified[token][1]
 

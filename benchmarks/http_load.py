@@ -174,13 +174,15 @@ def stop_server(server: Server) -> None:
     process.wait()
 
 
-def wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
+def wait_ready(
+    server: Server, path: str, timeout: float = 60.0, headers: Mapping[str, str] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise BenchmarkError(f"{server.name} exited at start:\n{server.tail()}")
         try:
-            if httpx.get(server.base_url + path, timeout=1.0).status_code == 200:
+            if httpx.get(server.base_url + path, timeout=1.0, headers=headers).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -677,9 +679,12 @@ def run(seconds: float, warmup: float, log_level: str) -> dict[str, Any]:
             workdir / "floor.log",
         )
         servers.append(floor)
+        wait_ready(floor, "/floor/asyncpg", headers={"Authorization": bearer})
         for name, path in ((FLOOR_SQLALCHEMY, "sqlalchemy"), (FLOOR_ASYNCPG, "asyncpg")):
             load = Load(f"{floor.base_url}/floor/{path}", authorization=bearer)
             expect(httpx.get(load.url, headers={"Authorization": bearer}), 200, name)
+            if httpx.get(load.url, headers={"Authorization": "Bearer x"}).status_code != 401:
+                raise BenchmarkError(f"{name}: a bad token must be refused")
             rows.append(measure(name, load, seconds, warmup))
     finally:
         for server in servers:

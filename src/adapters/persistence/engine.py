@@ -106,7 +106,14 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    """Sessions for read-only units of work: autocommit, on the same pool."""
+    """Sessions for read-only units of work, on the same pool.
+
+    On PostgreSQL they are autocommit: no BEGIN and ROLLBACK round trips around a read.
+    SQLite's driver starts no transaction for a SELECT anyway, and switching its
+    isolation level costs two hops to the aiosqlite thread, so it keeps the default.
+    """
+    if engine.dialect.name == "sqlite":
+        return create_session_factory(engine)
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
     )
