@@ -35,7 +35,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from adapters.persistence import engine as engine_module
 from adapters.persistence.engine import create_engine
 from entrypoints.container import close_container
 from entrypoints.http.database_errors import database_fault
@@ -296,18 +295,14 @@ async def terminate_other_sessions(server: PostgresServer, database: str) -> int
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("idle_ping_seconds", [10.0, 0.0])
 async def test_pooled_sessions_the_server_terminated_are_replaced_at_checkout(
     postgres_app: tuple[httpx.AsyncClient, dict[str, str]],
     own_postgres: PostgresServer,
     own_postgres_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    idle_ping_seconds: float,
 ) -> None:
-    """An administrator (or an idle-session timeout) ends the app's idle sessions: the
-    pool hands out none of them. With the default, the closed socket gives each away;
-    with pings on every checkout (idle for more than 0 s), the ping does too."""
-    monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", idle_ping_seconds)
+    """An administrator (or an idle-session timeout) ends the app's idle sessions, and
+    requests follow at once, before the app may have read the server's goodbye: the
+    pool hands out none of the dead sessions."""
     client, headers = postgres_app
     database = own_postgres_url.rsplit("/", 1)[1]
     assert await terminate_other_sessions(own_postgres, database) >= POOLED_CONNECTIONS

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +8,10 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_
 
 # asyncpg waits 60 s for a server that does not answer; a request should not.
 CONNECT_TIMEOUT_SECONDS = 5.0
-# A pooled connection idle for longer is pinged before use (see _replace_dead_connection).
-IDLE_PING_SECONDS = 10.0
-_CHECKED_IN_AT = "tradebot_checked_in_at"
 
 
 def create_engine(database_url: str, echo: bool = False) -> AsyncEngine:
@@ -46,34 +43,29 @@ def create_engine(database_url: str, echo: bool = False) -> AsyncEngine:
     )
     event.listen(engine.sync_engine, "do_connect", _connect_or_database_error)
     event.listen(engine.sync_engine.pool, "checkout", _replace_dead_connection)
-    event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
     return engine
 
 
 def _replace_dead_connection(
-    dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any
+    dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any
 ) -> None:
-    """Replace a pooled connection the server has dropped, before a request uses it.
+    """Check a pooled connection before a request uses it; replace it if it is dead.
 
-    Instead of `pool_pre_ping` (BEGIN, a query and ROLLBACK on every checkout, three
-    round trips that cost more than most requests' own queries): a restart or a
-    terminated session closes the socket, which asyncpg notices without a round trip;
-    only a connection idle for a while (whose peer may have gone silently) is pinged.
-    Raising DisconnectionError makes the pool discard it and hand out a new one.
+    Instead of `pool_pre_ping`, which runs BEGIN, a query and ROLLBACK through
+    SQLAlchemy (three round trips, more than most requests' own queries): a socket
+    asyncpg already knows is closed costs nothing to spot, and any other connection
+    answers one `SELECT 1` sent as a simple query on the driver (bounded like a
+    connect). A server restart or a terminated session is thus caught at checkout,
+    even before asyncpg has read the server's goodbye. Raising DisconnectionError
+    makes the pool discard the connection and hand out a new one.
     """
-    if dbapi_connection.driver_connection.is_closed():
+    driver = dbapi_connection.driver_connection
+    if driver.is_closed():
         raise DisconnectionError("the server closed this pooled connection")
-    checked_in_at = record.info.get(_CHECKED_IN_AT)
-    if checked_in_at is not None and time.monotonic() - checked_in_at > IDLE_PING_SECONDS:
-        try:
-            dbapi_connection.ping()
-        except Exception as exc:
-            raise DisconnectionError("a pooled connection did not answer a ping") from exc
-
-
-def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry | None) -> None:
-    if record is not None:
-        record.info[_CHECKED_IN_AT] = time.monotonic()
+    try:
+        await_(driver.execute("SELECT 1", timeout=CONNECT_TIMEOUT_SECONDS))
+    except Exception as exc:
+        raise DisconnectionError("a pooled connection did not answer") from exc
 
 
 def _connect_or_database_error(
