@@ -17,7 +17,7 @@ What runs (all on loopback, everything started here and stopped in `finally`):
   (benchmarks/floor_litestar_app.py): a bare Litestar route that verifies the same JWT,
   reads the user's row once (through SQLAlchemy, then through raw asyncpg) and answers
   the listing's exact bytes. No implementation of the listing that checks revocation
-  per request can beat it on this machine.
+  per request can beat it with this framework and driver on this machine.
 
 Every endpoint is first checked once with httpx (expected status and body), then
 warmed up for a moment, then measured. The Lua scripts (benchmarks/wrk_scripts/)
