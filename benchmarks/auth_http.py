@@ -21,11 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from argon2 import PasswordHasher as Argon2
 from cryptography.fernet import Fernet
 from litestar import Litestar, get
 
-from adapters.security.argon2_hasher import Argon2Cost
+from adapters.security.argon2_hasher import Argon2Cost, argon2_for
 from adapters.security.jwt_codec import JwtAccessTokenCodec
 from adapters.system_clock import SystemClock
 from entrypoints.container import build_container, close_container
@@ -138,10 +137,7 @@ async def run() -> dict[str, object]:
     secret = settings.jwt_secret or ""
     codec = JwtAccessTokenCodec(secret, SystemClock())
     sample = codec.issue(1, 0, timedelta(days=7))
-    cost = Argon2Cost()  # what the container's hasher uses in production
-    argon2 = Argon2(
-        time_cost=cost.time_cost, memory_cost=cost.memory_cost, parallelism=cost.parallelism
-    )
+    argon2 = argon2_for(Argon2Cost())  # the production parameters
     micros = [
         micro("JWT issue (HS256)", lambda: codec.issue(1, 0, timedelta(days=7)), 2000),
         micro(

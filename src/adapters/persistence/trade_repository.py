@@ -19,15 +19,19 @@ _STORED_FIELDS = tuple(f.name for f in fields(Trade) if f.name != "id")
 _VALUES = tuple(bindparam(name, type_=trades.c[name].type) for name in _STORED_FIELDS)
 # Built once. A bot's trade is inserted only if the bot is the user's own, checked in
 # the same statement (one round trip, and no window between the check and the insert).
-_ADD = insert(trades)
-_ADD_FOR_OWN_BOT = insert(trades).from_select(
-    _STORED_FIELDS,
-    select(*_VALUES).where(
-        exists().where(
-            bot_configs.c.id == bindparam("bot_config_id"),
-            bot_configs.c.user_id == bindparam("user_id"),
-        )
-    ),
+_ADD = insert(trades).returning(trades.c.id)
+_ADD_FOR_OWN_BOT = (
+    insert(trades)
+    .from_select(
+        _STORED_FIELDS,
+        select(*_VALUES).where(
+            exists().where(
+                bot_configs.c.id == bindparam("bot_config_id"),
+                bot_configs.c.user_id == bindparam("user_id"),
+            )
+        ),
+    )
+    .returning(trades.c.id)
 )
 
 
@@ -45,7 +49,7 @@ class SqlTradeRepository(TradeRepository):
         else:
             raise BotConfigNotFound()
         try:
-            trade_id = await self._session.scalar(statement.returning(trades.c.id), values)
+            trade_id = await self._session.scalar(statement, values)
         except IntegrityError as exc:
             # The bot was deleted while the row went in.
             raise BotConfigNotFound() from exc

@@ -21,9 +21,9 @@ from domain.ports.unit_of_work import UnitOfWork
 class SqlUnitOfWork(UnitOfWork):
     """One session per `async with` block; rolled back unless committed.
 
-    A `read_only` one runs on an autocommit session factory (read_session_factory):
-    each statement is its own transaction, so a read costs no BEGIN and no ROLLBACK
-    round trips, and it refuses to commit.
+    A `read_only` one is given the read session factory (`create_read_session_factory`,
+    autocommit on PostgreSQL: a read costs no BEGIN and no ROLLBACK round trips) and
+    refuses to commit.
     """
 
     def __init__(self, session_factory: async_sessionmaker[Any], read_only: bool = False) -> None:

@@ -95,18 +95,19 @@ def _lower_priority() -> None:
 
 
 @cache
-def _argon2(cost: Argon2Cost) -> Argon2:
+def argon2_for(cost: Argon2Cost) -> Argon2:
+    """argon2-cffi's hasher with these parameters (one per cost, per process)."""
     return Argon2(
         time_cost=cost.time_cost, memory_cost=cost.memory_cost, parallelism=cost.parallelism
     )
 
 
 def _hash(cost: Argon2Cost, password: str) -> str:
-    return _argon2(cost).hash(password)
+    return argon2_for(cost).hash(password)
 
 
 def _verify(cost: Argon2Cost, password_hash: str, password: str) -> bool:
     try:
-        return _argon2(cost).verify(password_hash, password)
+        return argon2_for(cost).verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False

@@ -33,8 +33,10 @@ def user_use_case(name: str) -> Provide:
     resolves independent dependencies of one batch concurrently, in a task group that
     costs more per request than building the use case."""
 
+    build = use_case(name).dependency
+
     def provide(state: State, current_user: NamedDependency[Any]) -> Any:
-        return getattr(state.container, name)()
+        return build(state)
 
     provide.__name__ = f"provide_{name}"
     return Provide(provide, sync_to_thread=False)
