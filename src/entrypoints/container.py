@@ -76,6 +76,7 @@ from application.health.check_readiness import CheckReadiness
 from application.health.count_bots import CountBotsByStatus
 from application.live.bot_worker import BotWorker, WorkerSettings
 from application.live.evaluate_bot import EvaluateBot
+from application.live.exchange_time import ExchangeTime
 from application.market_data.ensure_candles import EnsureCandles
 from application.market_data.import_candles import ImportCandles
 from application.market_data.list_symbols import ListSymbols
@@ -365,6 +366,7 @@ class Container(containers.DeclarativeContainer):
     authenticate_stream = providers.Factory(
         AuthenticateStream, uow=uow, authenticate=authenticate, tickets=stream_tickets
     )
+    exchange_time = providers.Singleton(ExchangeTime, exchange=exchange, clock=market_clock)
     evaluate_bot = providers.Factory(
         EvaluateBot,
         uow=uow,
@@ -379,6 +381,7 @@ class Container(containers.DeclarativeContainer):
         exchange_id=candle_exchange_id,
         requires_api_key=requires_api_key,
         checkpoint=providers.Singleton(failpoints),
+        exchange_time=exchange_time,
     )
     bot_leases = providers.Singleton(SqlBotLeases, session_factory)
     bot_worker = providers.Factory(

@@ -19,8 +19,9 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -44,7 +45,9 @@ KLINE_LIMIT_CAP = {SPOT: 1000, FUTURES: 1500}
 _NUMBER = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 _INTERVAL_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 _E8 = Decimal("0.00000001")
+SPOT_COMMISSION_ASSETS = (None, "base", "quote", "BNB")
 
 
 def now_ms() -> int:
@@ -220,6 +223,8 @@ class StubOrder:
     time: int = field(default_factory=now_ms)
     update_time: int = field(default_factory=now_ms)
     fills: list[dict[str, Any]] = field(default_factory=list)
+    locked: Decimal = _ZERO  # spot: what of the spent asset is still locked for this order
+    held: bool = False  # scripted to rest: only complete_order / expire_order end it
 
     @property
     def is_open(self) -> bool:
@@ -244,6 +249,8 @@ class StubAccount:
     client_order_ids: dict[str, set[str]] = field(
         default_factory=lambda: {SPOT: set(), FUTURES: set()}
     )
+    dual_side_position: bool = False  # futures hedge mode (positionSide/dual)
+    margin_type: dict[str, str] = field(default_factory=dict)  # symbol -> ISOLATED; else CROSSED
 
 
 @dataclass
@@ -273,6 +280,130 @@ class _Route:
     handler: Callable[[dict[str, str], StubAccount | None], Any]
     signed: bool
     market_type: str
+
+
+# --------------------------------------------------------------------------- scripted orders
+
+_TIMEOUT = (
+    -1007,
+    "Timeout waiting for response from backend server. Send status unknown;"
+    " execution status unknown.",
+    503,
+)
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """What the stub does with one new order instead of filling it whole at the last price.
+
+    Queue them with :meth:`BinanceStub.script_orders`; build them with the class methods.
+    ``fills`` are (fraction of the quantity, price or None for the last price), executed in
+    order; ``ends`` is the status after them: ``FILLED`` (the last fill takes the remainder),
+    ``EXPIRED``, or ``OPEN`` (NEW / PARTIALLY_FILLED until ``BinanceStub.complete_order`` or
+    ``expire_order``). With ``execute`` False nothing is placed and ``error`` (code, msg, HTTP
+    status) is the answer. ``hold_seconds`` delays the HTTP answer (placed or not: a held
+    unplaced order answers Binance's -1007 "execution status unknown").
+
+    Fill shapes apply to orders that execute on arrival (MARKET, or a LIMIT that crosses); an
+    order that would rest on the book rests as usual and the outcome is used up.
+    """
+
+    fills: tuple[tuple[Decimal, Decimal | None], ...] = ((_ONE, None),)
+    ends: str = "FILLED"
+    error: tuple[int, str, int] | None = None
+    hold_seconds: float = 0.0
+    execute: bool = True
+
+    def __post_init__(self) -> None:
+        if self.ends not in ("FILLED", "EXPIRED", "OPEN"):
+            raise ValueError(f"ends must be FILLED, EXPIRED or OPEN, not {self.ends!r}")
+        fractions = [fraction for fraction, _ in self.fills]
+        if any(f <= 0 for f in fractions) or sum(fractions, _ZERO) > 1:
+            raise ValueError("fill fractions must be positive and add up to at most 1")
+        if self.execute and self.ends == "FILLED" and sum(fractions, _ZERO) != 1:
+            raise ValueError("a FILLED outcome's fractions must add up to 1")
+
+    # ---- fills
+
+    @classmethod
+    def fill(cls, fills: Iterable[tuple[object, object | None]]) -> OrderOutcome:
+        """Fill completely in several fills: ``[("0.4", None), ("0.6", "60100")]``."""
+        return cls(fills=_fills(fills))
+
+    @classmethod
+    def partial_then_expire(cls, fraction: object, price: object | None = None) -> OrderOutcome:
+        """Fill ``fraction`` of the quantity, then end EXPIRED (the book ran out)."""
+        return cls(fills=_fills([(fraction, price)]), ends="EXPIRED")
+
+    @classmethod
+    def expire(cls) -> OrderOutcome:
+        """End EXPIRED with nothing filled."""
+        return cls(fills=(), ends="EXPIRED")
+
+    @classmethod
+    def rest(cls, fraction: object = 0, price: object | None = None) -> OrderOutcome:
+        """Stay NEW (or PARTIALLY_FILLED after ``fraction``) until the test completes it."""
+        return cls(fills=_fills([(fraction, price)]) if _d(fraction) else (), ends="OPEN")
+
+    # ---- errors
+
+    @classmethod
+    def reject(cls, code: int, msg: str, status: int = 400) -> OrderOutcome:
+        """Answer this Binance error; nothing is placed and the client order id stays free."""
+        return cls(fills=(), error=(code, msg, status), execute=False)
+
+    @classmethod
+    def insufficient_balance(cls) -> OrderOutcome:
+        """Spot -2010: the balance does not cover the order."""
+        return cls.reject(-2010, "Account has insufficient balance for requested action.")
+
+    @classmethod
+    def margin_insufficient(cls) -> OrderOutcome:
+        """Futures -2019: the available margin does not cover the order."""
+        return cls.reject(-2019, "Margin is insufficient.")
+
+    @classmethod
+    def position_side_mismatch(cls) -> OrderOutcome:
+        """Futures -4061: positionSide does not fit the account's one-way / hedge mode."""
+        return cls.reject(-4061, "Order's position side does not match user's setting.")
+
+    @classmethod
+    def max_position_exceeded(cls) -> OrderOutcome:
+        """Futures -2027: the position would exceed the bracket's cap at this leverage."""
+        return cls.reject(-2027, "Exceeded the maximum allowable position at current leverage.")
+
+    @classmethod
+    def filter_failure(cls, filter_type: str = "LOT_SIZE") -> OrderOutcome:
+        """-1013 ``Filter failure: <filter_type>`` (LOT_SIZE, NOTIONAL, PRICE_FILTER, ...)."""
+        return cls.reject(-1013, f"Filter failure: {filter_type}")
+
+    # ---- lost answers
+
+    @classmethod
+    def timeout_after_execute(
+        cls, seconds: float, outcome: OrderOutcome | None = None
+    ) -> OrderOutcome:
+        """Place and fill as usual (or as ``outcome``), but hold the answer ``seconds``."""
+        return replace(outcome or cls(), hold_seconds=seconds)
+
+    @classmethod
+    def timeout_before_execute(cls, seconds: float) -> OrderOutcome:
+        """Hold the answer ``seconds`` and never place the order; then answer -1007."""
+        return cls(fills=(), error=_TIMEOUT, hold_seconds=seconds, execute=False)
+
+
+def _fills(
+    rows: Iterable[tuple[object, object | None]],
+) -> tuple[tuple[Decimal, Decimal | None], ...]:
+    return tuple((_d(fraction), None if price is None else _d(price)) for fraction, price in rows)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A handler's answer (payload or error) to send only after ``seconds``."""
+
+    answer: Any
+    seconds: float
 
 
 # --------------------------------------------------------------------------- ccxt wiring
@@ -346,6 +477,10 @@ class BinanceStub:
         self.fault_times: int | None = None  # None: until cleared; n: the next n matching calls
         self.delay_seconds = 2.0
         self.retry_after_seconds = 1
+        self.server_time_offset_ms = 0  # the server's clock = local clock + this
+        self.spot_bnb_discount = Decimal("0.25")  # Binance's discount for fees paid in BNB
+        self._spot_commission_asset: str | None = None
+        self._script: deque[OrderOutcome] = deque()
         self._lock = threading.RLock()
         self._accounts: dict[str, StubAccount] = {}
         self._tickers: dict[tuple[str, str], _Ticker] = {}
@@ -429,7 +564,7 @@ class BinanceStub:
             spot_locked={asset: _ZERO for asset in spot},
             futures_wallet={asset: _d(amount) for asset, amount in futures.items()},
             # Binance lists never-used futures assets with updateTime 0 and ccxt skips them.
-            futures_updated={asset: now_ms() for asset in futures},
+            futures_updated={asset: self._now() for asset in futures},
         )
         with self._lock:
             self._accounts[api_key] = account
@@ -469,7 +604,9 @@ class BinanceStub:
                     continue
                 ticker = self._tickers.get((kind, market_id))
                 if ticker is None:
-                    self._tickers[(kind, market_id)] = _Ticker(value, value, value, value)
+                    self._tickers[(kind, market_id)] = _Ticker(
+                        value, value, value, value, open_time=self._now()
+                    )
                 else:
                     ticker.last = value
                     ticker.high, ticker.low = max(ticker.high, value), min(ticker.low, value)
@@ -519,6 +656,88 @@ class BinanceStub:
         with self._lock:
             self.requests.clear()
             self.unhandled.clear()
+
+    @property
+    def spot_commission_asset(self) -> str | None:
+        """Where spot commissions go: None (Binance's default: what the fill gives you, so
+        buys pay in the base asset and sells in the quote asset), ``"base"``, ``"quote"`` or
+        ``"BNB"``.
+
+        With ``"BNB"`` the commission is the quote value times ``spot_fee_rate`` less
+        ``spot_bnb_discount`` (25 %), converted at the BNB<quote> (else BNBUSDT) price and
+        taken from the BNB balance; when that balance falls short the fill pays in the usual
+        asset, as on Binance. Setting it adds a BNBUSDT spot market if there is none.
+        """
+        return self._spot_commission_asset
+
+    @spot_commission_asset.setter
+    def spot_commission_asset(self, asset: str | None) -> None:
+        if asset not in SPOT_COMMISSION_ASSETS:
+            raise ValueError(f"spot_commission_asset must be one of {SPOT_COMMISSION_ASSETS}")
+        with self._lock:
+            if asset == "BNB" and "BNBUSDT" not in self.markets[SPOT]:
+                spec = default_markets()[SPOT]["BNBUSDT"]
+                self.add_market(SPOT, spec, DEFAULT_PRICES["BNBUSDT"])
+            self._spot_commission_asset = asset
+
+    def script_orders(self, *outcomes: OrderOutcome) -> None:
+        """Queue outcomes for the next new orders (spot or futures, any account), one each.
+
+        Each order request that authenticates takes the next outcome, whatever then happens
+        to it; with the queue empty, orders fill completely at the last price.
+        """
+        with self._lock:
+            self._script.extend(outcomes)
+
+    def scripted_orders(self) -> list[OrderOutcome]:
+        """The outcomes not used yet."""
+        with self._lock:
+            return list(self._script)
+
+    def clear_script(self) -> None:
+        with self._lock:
+            self._script.clear()
+
+    def complete_order(
+        self, client_order_id: str, price: object | None = None, market_type: str | None = None
+    ) -> StubOrder:
+        """Fill what is left of an open order at ``price`` (None: a LIMIT order's own price,
+        a MARKET order's last price)."""
+        with self._lock:
+            a, o = self._open_order(client_order_id, market_type)
+            spec = self.markets[o.market_type][o.symbol]
+            if price is not None:
+                fill_price = _d(price)
+            else:
+                fill_price = o.price if o.type != "MARKET" else self._last(o.market_type, o.symbol)
+            o.held = False
+            if o.market_type == SPOT:
+                self._fill_spot(a, spec, o, fill_price, maker=o.type != "MARKET")
+            else:
+                self._fill_futures(a, spec, o, fill_price, maker=o.type != "MARKET")
+            return o
+
+    def expire_order(self, client_order_id: str, market_type: str | None = None) -> StubOrder:
+        """End an open order EXPIRED, keeping what it filled and releasing its locked funds."""
+        with self._lock:
+            a, o = self._open_order(client_order_id, market_type)
+            self._expire(a, o)
+            return o
+
+    def _open_order(
+        self, client_order_id: str, market_type: str | None
+    ) -> tuple[StubAccount, StubOrder]:
+        kind = _MARKET_TYPE_ALIASES[market_type] if market_type else None
+        for a in self._accounts.values():
+            for o in a.orders:
+                if o.client_order_id == client_order_id and kind in (None, o.market_type):
+                    if not o.is_open:
+                        raise LookupError(f"order {client_order_id!r} is {o.status}, not open")
+                    return a, o
+        raise LookupError(f"no order with client order id {client_order_id!r}")
+
+    def _now(self) -> int:
+        return now_ms() + self.server_time_offset_ms
 
     # ------------------------------------------------------------------ ASGI
 
@@ -578,9 +797,7 @@ class BinanceStub:
     ) -> tuple[int, Any, dict[str, str]]:
         retry = {"Retry-After": str(self.retry_after_seconds)}
         if fault == "slow":
-            deadline = time.monotonic() + self.delay_seconds
-            while time.monotonic() < deadline and not self._stopping:
-                await asyncio.sleep(0.02)
+            await self._sleep(self.delay_seconds)
         elif fault == "http_500":
             return 500, b"<html><body><h1>500 Internal Server Error</h1></body></html>", {}
         elif fault == "malformed_json":
@@ -593,7 +810,7 @@ class BinanceStub:
             return 429, {"code": -1003, "msg": msg}, retry
         elif fault == "rate_limit_418":
             msg = (
-                f"Way too many requests; IP(127.0.0.1) banned until {now_ms() + 120_000}."
+                f"Way too many requests; IP(127.0.0.1) banned until {self._now() + 120_000}."
                 " Please use WebSocket Streams for live updates to avoid bans."
             )
             return 418, {"code": -1003, "msg": msg}, retry
@@ -603,12 +820,24 @@ class BinanceStub:
             with self._lock:
                 self.unhandled.append(record)
             return 404, {"code": -1, "msg": f"binance_stub: no route for {method} {path}"}, {}
+        answer: Any
         try:
             with self._lock:
                 account = self._authenticate(route, query, body, params, record.api_key)
-                return 200, route.handler(params, account), {}
+                answer = route.handler(params, account)
         except BinanceError as exc:
-            return exc.status, {"code": exc.code, "msg": exc.msg}, {}
+            answer = exc
+        if isinstance(answer, _Held):
+            await self._sleep(answer.seconds)
+            answer = answer.answer
+        if isinstance(answer, BinanceError):
+            return answer.status, {"code": answer.code, "msg": answer.msg}, {}
+        return 200, answer, {}
+
+    async def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self._stopping:
+            await asyncio.sleep(0.02)
 
     def _take_fault(self, path: str) -> str | None:
         if self.fault is None or not path.startswith(self.fault_path_prefix or ""):
@@ -646,7 +875,7 @@ class BinanceStub:
         recv_window = _int(params, "recvWindow") if "recvWindow" in params else 5000
         if recv_window > 60_000:
             raise BinanceError(-1131, "recvWindow must be less than 60000")
-        server_time = now_ms()
+        server_time = self._now()
         if timestamp - server_time > 1000:
             raise BinanceError(
                 -1021, "Timestamp for this request was 1000ms ahead of the server's time."
@@ -661,14 +890,14 @@ class BinanceStub:
         s, f = SPOT, FUTURES
         table: list[tuple[str, str, Callable[..., Any], bool, str]] = [
             ("GET", "/api/v3/ping", lambda p, a: {}, False, s),
-            ("GET", "/api/v3/time", lambda p, a: {"serverTime": now_ms()}, False, s),
+            ("GET", "/api/v3/time", lambda p, a: {"serverTime": self._now()}, False, s),
             ("GET", "/api/v3/exchangeInfo", self._spot_exchange_info, False, s),
             ("GET", "/api/v3/ticker/24hr", self._ticker_24hr(s), False, s),
             ("GET", "/api/v3/ticker/price", self._ticker_price(s), False, s),
             ("GET", "/api/v3/ticker/bookTicker", self._book_ticker(s), False, s),
             ("GET", "/api/v3/klines", self._klines_handler(s), False, s),
             ("GET", "/api/v3/account", self._spot_account, True, s),
-            ("POST", "/api/v3/order", self._spot_new_order, True, s),
+            ("POST", "/api/v3/order", self._scripted(self._spot_new_order), True, s),
             ("GET", "/api/v3/order", self._get_order(s), True, s),
             ("DELETE", "/api/v3/order", self._cancel_order(s), True, s),
             ("GET", "/api/v3/openOrders", self._open_orders(s), True, s),
@@ -679,7 +908,7 @@ class BinanceStub:
             ("GET", "/sapi/v1/margin/allPairs", lambda p, a: [], True, s),
             ("GET", "/sapi/v1/margin/isolated/allPairs", lambda p, a: [], True, s),
             ("GET", "/fapi/v1/ping", lambda p, a: {}, False, f),
-            ("GET", "/fapi/v1/time", lambda p, a: {"serverTime": now_ms()}, False, f),
+            ("GET", "/fapi/v1/time", lambda p, a: {"serverTime": self._now()}, False, f),
             ("GET", "/fapi/v1/exchangeInfo", self._futures_exchange_info, False, f),
             ("GET", "/fapi/v1/ticker/24hr", self._ticker_24hr(f), False, f),
             ("GET", "/fapi/v1/ticker/price", self._ticker_price(f), False, f),
@@ -689,7 +918,7 @@ class BinanceStub:
             ("GET", "/fapi/v1/klines", self._klines_handler(f), False, f),
             ("GET", "/fapi/v3/account", self._futures_account(v2=False), True, f),
             ("GET", "/fapi/v2/account", self._futures_account(v2=True), True, f),
-            ("POST", "/fapi/v1/order", self._futures_new_order, True, f),
+            ("POST", "/fapi/v1/order", self._scripted(self._futures_new_order), True, f),
             ("GET", "/fapi/v1/order", self._get_order(f), True, f),
             ("DELETE", "/fapi/v1/order", self._cancel_order(f), True, f),
             ("GET", "/fapi/v1/openOrders", self._open_orders(f), True, f),
@@ -703,10 +932,12 @@ class BinanceStub:
             (
                 "GET",
                 "/fapi/v1/positionSide/dual",
-                lambda p, a: {"dualSidePosition": False},
+                lambda p, a: {"dualSidePosition": a.dual_side_position},
                 True,
                 f,
             ),
+            ("POST", "/fapi/v1/positionSide/dual", self._set_position_side_dual, True, f),
+            ("POST", "/fapi/v1/marginType", self._set_margin_type, True, f),
         ]
         return {(m, path): _Route(h, signed, kind) for m, path, h, signed, kind in table}
 
@@ -802,7 +1033,7 @@ class BinanceStub:
             )
         return {
             "timezone": "UTC",
-            "serverTime": now_ms(),
+            "serverTime": self._now(),
             "rateLimits": _RATE_LIMITS,
             "exchangeFilters": [],
             "symbols": symbols,
@@ -878,7 +1109,7 @@ class BinanceStub:
             )
         return {
             "timezone": "UTC",
-            "serverTime": now_ms(),
+            "serverTime": self._now(),
             "futuresType": "U_MARGINED",
             "rateLimits": _RATE_LIMITS,
             "exchangeFilters": [],
@@ -918,7 +1149,7 @@ class BinanceStub:
             "volume": _s8(t.volume),
             "quoteVolume": _s8(t.quote_volume),
             "openTime": t.open_time,
-            "closeTime": now_ms(),
+            "closeTime": self._now(),
             "firstId": 0,
             "lastId": t.count,
             "count": t.count,
@@ -936,7 +1167,7 @@ class BinanceStub:
     def _ticker_price(self, kind: str) -> Callable[..., Any]:
         def handler(params: dict[str, str], _: object) -> Any:
             rows = [
-                {"symbol": m.symbol, "price": _s8(self._last(kind, m.symbol)), "time": now_ms()}
+                {"symbol": m.symbol, "price": _s8(self._last(kind, m.symbol)), "time": self._now()}
                 for m in self._selected(kind, params)
             ]
             return rows[0] if "symbol" in params else rows
@@ -955,7 +1186,7 @@ class BinanceStub:
                         "bidQty": "1.00000000",
                         "askPrice": last,
                         "askQty": "1.00000000",
-                        "time": now_ms(),
+                        "time": self._now(),
                     }
                 )
             return rows[0] if "symbol" in params else rows
@@ -974,8 +1205,8 @@ class BinanceStub:
                     "estimatedSettlePrice": last,
                     "lastFundingRate": "0.00010000",
                     "interestRate": "0.00010000",
-                    "nextFundingTime": now_ms() + 3_600_000,
-                    "time": now_ms(),
+                    "nextFundingTime": self._now() + 3_600_000,
+                    "time": self._now(),
                 }
             )
         return rows[0] if "symbol" in params else rows
@@ -1043,7 +1274,7 @@ class BinanceStub:
             "brokered": False,
             "requireSelfTradePrevention": False,
             "preventSor": False,
-            "updateTime": now_ms(),
+            "updateTime": self._now(),
             "accountType": "SPOT",
             "balances": balances,
             "permissions": ["SPOT"],
@@ -1116,7 +1347,7 @@ class BinanceStub:
         else:
             log.warning("binance_stub: transfer type %s is not implemented", kind)
             raise BinanceError(-1100, f"Illegal characters found in parameter 'type': {kind}.")
-        a.futures_updated[asset] = now_ms()
+        a.futures_updated[asset] = self._now()
         return {"tranId": next(self._transfer_ids)}
 
     # ------------------------------------------------------------------ orders (shared)
@@ -1153,7 +1384,7 @@ class BinanceStub:
             if order is None or not order.is_open:
                 raise BinanceError(-2011, "Unknown order sent.")
             self._release(order, a)
-            order.status, order.update_time = "CANCELED", now_ms()
+            order.status, order.update_time = "CANCELED", self._now()
             payload = self._order_json(order, "RESULT")
             if kind == SPOT:
                 payload["origClientOrderId"] = order.client_order_id
@@ -1183,13 +1414,32 @@ class BinanceStub:
         return handler
 
     def _my_trades(self, kind: str) -> Callable[..., Any]:
+        """myTrades / userTrades with Binance's orderId, fromId, startTime, endTime and limit."""
+
         def handler(params: dict[str, str], a: StubAccount) -> list[dict[str, Any]]:
             symbol = self._market(kind, params).symbol
+            order_id = _int(params, "orderId") if "orderId" in params else None
+            from_id = _int(params, "fromId") if "fromId" in params else None
+            start = _int(params, "startTime") if "startTime" in params else None
+            end = _int(params, "endTime") if "endTime" in params else None
+            limit = _int(params, "limit") if "limit" in params else 500
+            if limit < 1 or limit > 1000:
+                raise BinanceError(-1100, "Illegal characters found in parameter 'limit'.")
+            if start is not None and end is not None and start > end:
+                raise BinanceError(-1023, "Start time is greater than end time.")
             trades = []
             for o in a.orders:
                 if o.market_type != kind or o.symbol != symbol:
                     continue
+                if order_id is not None and o.order_id != order_id:
+                    continue
                 for fill in o.fills:
+                    if (
+                        (from_id is not None and fill["tradeId"] < from_id)
+                        or (start is not None and fill["time"] < start)
+                        or (end is not None and fill["time"] > end)
+                    ):
+                        continue
                     price, qty = fill["price"], fill["qty"]
                     row = {
                         "symbol": o.symbol,
@@ -1220,7 +1470,9 @@ class BinanceStub:
                             realizedPnl=fill.get("realizedPnl", "0"),
                         )
                     trades.append(row)
-            return trades
+            trades.sort(key=lambda t: t["id"])
+            # From a fromId or startTime Binance pages forward, otherwise it returns the latest.
+            return trades[:limit] if from_id is not None or start is not None else trades[-limit:]
 
         return handler
 
@@ -1326,13 +1578,97 @@ class BinanceStub:
             if "price" not in p:
                 raise _missing("price")
             price = _number(p, "price")
+        now = self._now()
         return StubOrder(
-            kind, spec.symbol, next(self._order_ids), client_id, side, order_type, tif, price, _ZERO
+            kind,
+            spec.symbol,
+            next(self._order_ids),
+            client_id,
+            side,
+            order_type,
+            tif,
+            price,
+            _ZERO,
+            time=now,
+            update_time=now,
         )
+
+    # ------------------------------------------------------------------ scripted orders
+
+    def _scripted(
+        self, place: Callable[[dict[str, str], StubAccount, OrderOutcome | None], Any]
+    ) -> Callable[[dict[str, str], StubAccount], Any]:
+        """Wrap a new-order handler so each request takes the next scripted outcome."""
+
+        def handler(p: dict[str, str], a: StubAccount) -> Any:
+            outcome = self._script.popleft() if self._script else None
+            if outcome is None:
+                return place(p, a, None)
+            answer: Any
+            if not outcome.execute:
+                assert outcome.error is not None
+                answer = BinanceError(*outcome.error)
+            else:
+                try:
+                    answer = place(p, a, outcome)
+                except BinanceError as exc:
+                    answer = exc
+            if outcome.hold_seconds:
+                return _Held(answer, outcome.hold_seconds)
+            if isinstance(answer, BinanceError):
+                raise answer
+            return answer
+
+        return handler
+
+    def _plan(
+        self, outcome: OrderOutcome | None, spec: MarketSpec, qty: Decimal, last: Decimal
+    ) -> list[tuple[Decimal, Decimal]]:
+        """The (quantity, price) fills an order that executes on arrival gets."""
+        if outcome is None:
+            return [(qty, last)]
+        plan, done = [], _ZERO
+        for i, (fraction, price) in enumerate(outcome.fills):
+            if outcome.ends == "FILLED" and i == len(outcome.fills) - 1:
+                part = qty - done  # the last fill takes what rounding left
+            else:
+                part = min((qty * fraction) // spec.step_size * spec.step_size, qty - done)
+            if part > 0:
+                plan.append((part, last if price is None else price))
+                done += part
+        return plan
+
+    def _finish(
+        self, a: StubAccount, o: StubOrder, outcome: OrderOutcome | None, reference: Decimal
+    ) -> None:
+        """After the planned fills: expire the order, or hold it open (locking spot funds)."""
+        if outcome is None or outcome.ends == "FILLED" or not o.is_open:
+            return
+        if outcome.ends == "EXPIRED":
+            self._expire(a, o)
+            return
+        o.held = True
+        if o.market_type == SPOT:
+            spec = self.markets[SPOT][o.symbol]
+            remaining = o.orig_qty - o.executed_qty
+            asset, amount = (
+                (spec.quote, remaining * (o.price or reference))
+                if o.side == "BUY"
+                else (spec.base, remaining)
+            )
+            a.spot_free[asset] -= amount
+            a.spot_locked[asset] = a.spot_locked.get(asset, _ZERO) + amount
+            o.locked = amount
+
+    def _expire(self, a: StubAccount, o: StubOrder) -> None:
+        self._release(o, a)
+        o.status, o.update_time, o.held = "EXPIRED", self._now(), False
 
     # ------------------------------------------------------------------ spot orders
 
-    def _spot_new_order(self, p: dict[str, str], a: StubAccount) -> dict[str, Any]:
+    def _spot_new_order(
+        self, p: dict[str, str], a: StubAccount, outcome: OrderOutcome | None = None
+    ) -> dict[str, Any]:
         spec = self._market(SPOT, p)
         duplicate = BinanceError(-2010, "Duplicate order sent.")
         order = self._new_order(SPOT, spec, p, a, duplicate)
@@ -1368,46 +1704,85 @@ class BinanceStub:
             raise BinanceError(-1013, "Filter failure: NOTIONAL")
         if order.type == "LIMIT_MAKER" and crosses:
             raise BinanceError(-2010, "Order would immediately match and take.")
-        need_asset, need = (
-            (spec.quote, qty * reference) if order.side == "BUY" else (spec.base, qty)
-        )
+        plan = self._plan(outcome, spec, qty, last) if crosses else []
+        if order.side == "BUY":
+            need_asset, need = spec.quote, qty * reference
+            planned = sum((q * price for q, price in plan), _ZERO)
+            if outcome is not None and outcome.ends == "OPEN":
+                planned += (qty - sum((q for q, _ in plan), _ZERO)) * reference
+            need = max(need, planned)
+        else:
+            need_asset, need = spec.base, qty
+        if (self._spot_commission_asset, order.side) in (("quote", "BUY"), ("base", "SELL")):
+            need += need * self.spot_fee_rate  # the commission comes out of the spent asset
         if a.spot_free.get(need_asset, _ZERO) < need:
             raise BinanceError(-2010, "Account has insufficient balance for requested action.")
         a.client_order_ids[SPOT].add(order.client_order_id)
         a.orders.append(order)
         if crosses:
-            self._fill_spot(a, spec, order, last, resting=False)
+            for part, price in plan:
+                self._fill_spot(a, spec, order, price, maker=False, qty=part)
+            self._finish(a, order, outcome, last)
         elif order.time_in_force in ("IOC", "FOK"):
             order.status = "EXPIRED"
         else:
             a.spot_free[need_asset] -= need
             a.spot_locked[need_asset] = a.spot_locked.get(need_asset, _ZERO) + need
+            order.locked = need
         default_resp = "FULL" if order.type in ("MARKET", "LIMIT") else "ACK"
         return self._order_json(order, p.get("newOrderRespType", default_resp))
 
     def _fill_spot(
-        self, a: StubAccount, spec: MarketSpec, o: StubOrder, price: Decimal, *, resting: bool
+        self,
+        a: StubAccount,
+        spec: MarketSpec,
+        o: StubOrder,
+        price: Decimal,
+        *,
+        maker: bool,
+        qty: Decimal | None = None,
     ) -> None:
-        """Fill a whole order; a resting order pays from the funds locked at its limit price."""
-        qty = o.orig_qty
+        """Fill ``qty`` of an order (default: all that is left) at ``price``.
+
+        Funds the order locked while resting are released pro rata, then the fill pays from
+        the free balance; the commission goes where ``spot_commission_asset`` says.
+        """
+        remaining = o.orig_qty - o.executed_qty
+        qty = remaining if qty is None else qty
         quote = (qty * price).quantize(_E8)
-        if o.side == "BUY":
-            if resting:
-                a.spot_locked[spec.quote] -= qty * o.price
-            else:
-                a.spot_free[spec.quote] -= quote
-            commission, fee_asset = (qty * self.spot_fee_rate).quantize(_E8), spec.base
-            a.spot_free[spec.base] = a.spot_free.get(spec.base, _ZERO) + qty - commission
-        else:
-            if resting:
-                a.spot_locked[spec.base] -= qty
-            else:
-                a.spot_free[spec.base] -= qty
-            commission, fee_asset = (quote * self.spot_fee_rate).quantize(_E8), spec.quote
-            a.spot_free[spec.quote] = a.spot_free.get(spec.quote, _ZERO) + quote - commission
-        a.spot_locked.setdefault(spec.base, _ZERO)
-        a.spot_locked.setdefault(spec.quote, _ZERO)
-        self._record_fill(o, price, qty, quote, commission, fee_asset, resting)
+        buy = o.side == "BUY"
+        spent_asset, spent = (spec.quote, quote) if buy else (spec.base, qty)
+        got_asset, got = (spec.base, qty) if buy else (spec.quote, quote)
+        if o.locked:
+            release = o.locked if qty >= remaining else (o.locked * qty / remaining).quantize(_E8)
+            o.locked -= release
+            a.spot_locked[spent_asset] -= release
+            a.spot_free[spent_asset] = a.spot_free.get(spent_asset, _ZERO) + release
+        a.spot_free[spent_asset] -= spent
+        a.spot_free[got_asset] = a.spot_free.get(got_asset, _ZERO) + got
+        commission, fee_asset = self._spot_commission(a, spec, buy, qty, quote)
+        a.spot_free[fee_asset] = a.spot_free.get(fee_asset, _ZERO) - commission
+        for asset in (spec.base, spec.quote, fee_asset):
+            a.spot_locked.setdefault(asset, _ZERO)
+        self._record_fill(o, price, qty, quote, commission, fee_asset, maker)
+
+    def _spot_commission(
+        self, a: StubAccount, spec: MarketSpec, buy: bool, qty: Decimal, quote: Decimal
+    ) -> tuple[Decimal, str]:
+        mode = self._spot_commission_asset
+        if mode == "BNB":
+            fee = quote * self.spot_fee_rate * (_ONE - self.spot_bnb_discount)
+            if spec.quote != "BNB":
+                pair = f"BNB{spec.quote}"
+                fee /= self._last(SPOT, pair if pair in self.markets[SPOT] else "BNBUSDT")
+            fee = fee.quantize(_E8)
+            if a.spot_free.get("BNB", _ZERO) >= fee:
+                return fee, "BNB"
+            mode = None  # short of BNB, Binance charges the usual asset
+        in_base = buy if mode is None else mode == "base"
+        if in_base:
+            return (qty * self.spot_fee_rate).quantize(_E8), spec.base
+        return (quote * self.spot_fee_rate).quantize(_E8), spec.quote
 
     def _record_fill(
         self,
@@ -1420,7 +1795,10 @@ class BinanceStub:
         maker: bool,
         realized: Decimal = _ZERO,
     ) -> None:
-        o.executed_qty, o.cum_quote, o.status, o.update_time = qty, quote, "FILLED", now_ms()
+        o.executed_qty += qty
+        o.cum_quote += quote
+        o.status = "FILLED" if o.executed_qty >= o.orig_qty else "PARTIALLY_FILLED"
+        o.update_time = self._now()
         o.fills.append(
             {
                 "price": _s8(price),
@@ -1439,35 +1817,44 @@ class BinanceStub:
         ticker.count += 1
 
     def _release(self, o: StubOrder, a: StubAccount) -> None:
-        if o.market_type != SPOT:
+        if o.market_type != SPOT or not o.locked:
             return  # futures open-order margin is derived from the open orders themselves
         spec = self.markets[SPOT][o.symbol]
-        asset, amount = (
-            (spec.quote, o.orig_qty * o.price) if o.side == "BUY" else (spec.base, o.orig_qty)
-        )
-        a.spot_locked[asset] -= amount
-        a.spot_free[asset] = a.spot_free.get(asset, _ZERO) + amount
+        asset = spec.quote if o.side == "BUY" else spec.base
+        a.spot_locked[asset] -= o.locked
+        a.spot_free[asset] = a.spot_free.get(asset, _ZERO) + o.locked
+        o.locked = _ZERO
 
     def _fill_crossed_orders(self, kind: str, symbol: str, price: Decimal) -> None:
         for a in self._accounts.values():
             for o in a.orders:
                 if o.market_type != kind or o.symbol != symbol or not o.is_open:
                     continue
+                if o.type == "MARKET" or o.held:
+                    continue  # scripted to rest: complete_order / expire_order end it
                 if (o.side == "BUY" and price <= o.price) or (
                     o.side == "SELL" and price >= o.price
                 ):
                     spec = self.markets[kind][symbol]
                     if kind == SPOT:
-                        self._fill_spot(a, spec, o, o.price, resting=True)
+                        self._fill_spot(a, spec, o, o.price, maker=True)
                     else:
                         self._fill_futures(a, spec, o, o.price, maker=True)
 
     # ------------------------------------------------------------------ futures
 
-    def _futures_new_order(self, p: dict[str, str], a: StubAccount) -> dict[str, Any]:
+    def _futures_new_order(
+        self, p: dict[str, str], a: StubAccount, outcome: OrderOutcome | None = None
+    ) -> dict[str, Any]:
         spec = self._market(FUTURES, p)
         duplicate = BinanceError(-4116, "ClientOrderId is duplicated.")
         order = self._new_order(FUTURES, spec, p, a, duplicate)
+        position_side = p.get("positionSide", "BOTH")
+        if (position_side in ("LONG", "SHORT")) != a.dual_side_position:
+            raise BinanceError(-4061, "Order's position side does not match user's setting.")
+        if a.dual_side_position:
+            log.warning("binance_stub: hedge-mode (LONG/SHORT) positions are not implemented")
+            raise BinanceError(-1, "binance_stub: hedge-mode positions are not implemented")
         if "quantity" not in p:
             raise _missing("quantity")
         qty = _number(p, "quantity")
@@ -1519,27 +1906,45 @@ class BinanceStub:
                 "Due to the order could not be executed as maker, the Post Only order will be"
                 " rejected.",
             )
+        leverage = a.leverage.get(spec.symbol, self.default_leverage)
+        resulting = abs(position.amount + signed) * reference
+        if resulting > abs(position.amount) * reference and resulting > _max_notional(
+            spec, leverage
+        ):
+            raise BinanceError(
+                -2027, "Exceeded the maximum allowable position at current leverage."
+            )
         opening = (
             qty
             if position.amount == 0 or (position.amount > 0) == (signed > 0)
             else max(_ZERO, qty - abs(position.amount))
         )
-        leverage = a.leverage.get(spec.symbol, self.default_leverage)
         required = opening * reference / leverage + qty * reference * self.futures_fee_rate
         if required > self._futures_available(a):
             raise BinanceError(-2019, "Margin is insufficient.")
         a.client_order_ids[FUTURES].add(order.client_order_id)
         a.orders.append(order)
         if crosses:
-            self._fill_futures(a, spec, order, last, maker=False)
+            for part, price in self._plan(outcome, spec, qty, last):
+                self._fill_futures(a, spec, order, price, maker=False, qty=part)
+            self._finish(a, order, outcome, last)
         elif order.time_in_force in ("IOC", "FOK"):
             order.status = "EXPIRED"
         return self._order_json(order, p.get("newOrderRespType", "ACK"))
 
     def _fill_futures(
-        self, a: StubAccount, spec: MarketSpec, o: StubOrder, price: Decimal, *, maker: bool
+        self,
+        a: StubAccount,
+        spec: MarketSpec,
+        o: StubOrder,
+        price: Decimal,
+        *,
+        maker: bool,
+        qty: Decimal | None = None,
     ) -> None:
-        qty = o.orig_qty
+        """Fill ``qty`` of an order (default: all that is left, which ends it) at ``price``."""
+        fill_all = qty is None
+        qty = o.orig_qty - o.executed_qty if qty is None else qty
         position = a.positions.setdefault(spec.symbol, StubPosition())
         if o.reduce_only:
             qty = min(qty, abs(position.amount))
@@ -1559,13 +1964,15 @@ class BinanceStub:
         position.amount += signed
         if position.amount == 0:
             position.entry_price = _ZERO
-        position.update_time = now_ms()
+        position.update_time = self._now()
         quote = qty * price
         commission = (quote * self.futures_fee_rate).quantize(_E8)
         asset = spec.quote
         a.futures_wallet[asset] = a.futures_wallet.get(asset, _ZERO) + realized - commission
-        a.futures_updated[asset] = now_ms()
+        a.futures_updated[asset] = self._now()
         self._record_fill(o, price, qty, quote, commission, asset, maker, realized)
+        if fill_all:
+            o.status = "FILLED"  # a reduce-only remainder beyond the position is dropped
 
     def _position_numbers(self, a: StubAccount, symbol: str) -> dict[str, Decimal]:
         spec = self.markets[FUTURES][symbol]
@@ -1584,7 +1991,10 @@ class BinanceStub:
             "notional": notional,
             "upnl": position.amount * (mark - position.entry_price),
             "position_im": abs(notional) / leverage,
-            "order_im": sum((o.orig_qty * o.price / leverage for o in open_orders), _ZERO),
+            "order_im": sum(
+                ((o.orig_qty - o.executed_qty) * (o.price or mark) / leverage for o in open_orders),
+                _ZERO,
+            ),
             "maint": abs(notional) * (bracket.maint_margin_ratio if bracket else _ZERO),
             "leverage": Decimal(leverage),
         }
@@ -1635,14 +2045,16 @@ class BinanceStub:
                 n = self._position_numbers(a, symbol)
                 if not v2 and not n["amount"] and not n["order_im"]:
                     continue
+                isolated = a.margin_type.get(symbol) == "ISOLATED"
+                isolated_wallet, isolated_margin = _isolated(n, isolated)
                 row = {
                     "symbol": symbol,
                     "positionSide": "BOTH",
                     "positionAmt": _plain(n["amount"]),
                     "unrealizedProfit": _s8(n["upnl"]),
-                    "isolatedMargin": "0",
+                    "isolatedMargin": isolated_margin,
                     "notional": _s8(n["notional"]),
-                    "isolatedWallet": "0",
+                    "isolatedWallet": isolated_wallet,
                     "initialMargin": _s8(n["position_im"] + n["order_im"]),
                     "maintMargin": _s8(n["maint"]),
                     "updateTime": a.positions.get(symbol, StubPosition()).update_time,
@@ -1650,7 +2062,7 @@ class BinanceStub:
                 if v2:
                     row.update(
                         leverage=str(int(n["leverage"])),
-                        isolated=False,
+                        isolated=isolated,
                         entryPrice=_plain(n["entry"]),
                     )
                 positions.append(row)
@@ -1684,6 +2096,8 @@ class BinanceStub:
                 n = self._position_numbers(a, symbol)
                 if not v2 and not n["amount"]:
                     continue  # v3 lists only symbols with a position
+                isolated = a.margin_type.get(symbol) == "ISOLATED"
+                isolated_wallet, isolated_margin = _isolated(n, isolated)
                 row = {
                     "symbol": symbol,
                     "positionSide": "BOTH",
@@ -1693,10 +2107,10 @@ class BinanceStub:
                     "markPrice": _s8(n["mark"]),
                     "unRealizedProfit": _s8(n["upnl"]),
                     "liquidationPrice": "0",
-                    "isolatedMargin": "0",
+                    "isolatedMargin": isolated_margin,
                     "notional": _s8(n["notional"]),
                     "marginAsset": "USDT",
-                    "isolatedWallet": "0",
+                    "isolatedWallet": isolated_wallet,
                     "initialMargin": _s8(n["position_im"] + n["order_im"]),
                     "maintMargin": _s8(n["maint"]),
                     "positionInitialMargin": _s8(n["position_im"]),
@@ -1710,7 +2124,7 @@ class BinanceStub:
                     spec = self.markets[FUTURES][symbol]
                     row.update(
                         leverage=str(int(n["leverage"])),
-                        marginType="cross",
+                        marginType="isolated" if isolated else "cross",
                         isAutoAddMargin="false",
                         maxNotionalValue=_plain(_max_notional(spec, int(n["leverage"]))),
                     )
@@ -1755,11 +2169,45 @@ class BinanceStub:
             "symbol": spec.symbol,
         }
 
+    def _set_margin_type(self, params: dict[str, str], a: StubAccount) -> dict[str, Any]:
+        spec = self._market(FUTURES, params)
+        margin_type = params.get("marginType")
+        if not margin_type:
+            raise _missing("marginType")
+        if margin_type not in ("ISOLATED", "CROSSED"):
+            raise BinanceError(-1116, "Invalid marginType.")  # pragma: no cover - ccxt checks
+        if a.margin_type.get(spec.symbol, "CROSSED") == margin_type:
+            raise BinanceError(-4046, "No need to change margin type.")
+        if any(
+            o.market_type == FUTURES and o.symbol == spec.symbol and o.is_open for o in a.orders
+        ):
+            raise BinanceError(-4047, "Margin type cannot be changed if there exists open orders.")
+        if a.positions.get(spec.symbol, StubPosition()).amount:
+            raise BinanceError(-4048, "Margin type cannot be changed if there exists position.")
+        a.margin_type[spec.symbol] = margin_type
+        return {"code": 200, "msg": "success"}
+
+    def _set_position_side_dual(self, params: dict[str, str], a: StubAccount) -> dict[str, Any]:
+        raw = params.get("dualSidePosition")
+        if not raw:
+            raise _missing("dualSidePosition")
+        dual = raw.lower() == "true"
+        if dual == a.dual_side_position:
+            raise BinanceError(-4059, "No need to change position side.")
+        if any(o.market_type == FUTURES and o.is_open for o in a.orders):
+            raise BinanceError(
+                -4067, "Position side cannot be changed if there exists open orders."
+            )
+        if any(position.amount for position in a.positions.values()):
+            raise BinanceError(-4068, "Position side cannot be changed if there exists position.")
+        a.dual_side_position = dual
+        return {"code": 200, "msg": "success"}
+
     def _symbol_config(self, params: dict[str, str], a: StubAccount) -> list[dict[str, Any]]:
         return [
             {
                 "symbol": m.symbol,
-                "marginType": "CROSSED",
+                "marginType": a.margin_type.get(m.symbol, "CROSSED"),
                 "isAutoAddMargin": "false",
                 "leverage": a.leverage.get(m.symbol, self.default_leverage),
                 "maxNotionalValue": _plain(
@@ -1830,6 +2278,15 @@ def _cum(spec: MarketSpec, index: int) -> Decimal:
         b, prev = spec.brackets[i], spec.brackets[i - 1]
         cum += b.notional_floor * (b.maint_margin_ratio - prev.maint_margin_ratio)
     return cum
+
+
+def _isolated(n: Mapping[str, Decimal], isolated: bool) -> tuple[str, str]:
+    """(isolatedWallet, isolatedMargin): the position's initial margin at entry, plus its
+    unrealised PnL; "0" under cross margin."""
+    if not isolated or not n["amount"]:
+        return "0", "0"
+    wallet = abs(n["amount"]) * n["entry"] / n["leverage"]
+    return _s8(wallet), _s8(wallet + n["upnl"])
 
 
 def _max_notional(spec: MarketSpec, leverage: int) -> Decimal:

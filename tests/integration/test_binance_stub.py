@@ -14,7 +14,12 @@ import ccxt.async_support as ccxt
 import httpx
 import pytest
 
-from tests.integration.binance_stub import BinanceStub, rewrite_api_urls, route_exchange_to_stub
+from tests.integration.binance_stub import (
+    BinanceStub,
+    OrderOutcome,
+    rewrite_api_urls,
+    route_exchange_to_stub,
+)
 
 KEY, SECRET = "stub-api-key", "stub-api-secret"
 SPOT_OPTIONS = {
@@ -602,3 +607,405 @@ async def test_a_stopped_stub_refuses_connections(make: Make, stub: BinanceStub)
 
     with pytest.raises(ccxt.ExchangeNotAvailable):
         await spot.fetch_time()
+
+
+# ----------------------------------------------------------------- scripted order outcomes
+
+
+async def test_an_order_filled_in_several_fills_reports_one_volume_weighted_average_everywhere(
+    spot: Any, stub: BinanceStub
+) -> None:
+    stub.script_orders(OrderOutcome.fill([("0.4", None), ("0.6", "60100")]))
+
+    order = await spot.create_order(
+        "BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "vwap-1"}
+    )
+    fetched = await spot.fetch_order(order["id"], "BTC/USDT")
+    trades = await spot.fetch_order_trades(order["id"], "BTC/USDT")
+
+    for seen in (order, fetched):
+        assert seen["status"] == "closed" and seen["filled"] == 0.01
+        assert seen["cost"] == 600.6 and seen["average"] == 60060  # 240 + 360.6
+    assert [(t["price"], t["amount"]) for t in order["trades"]] == [(60000, 0.004), (60100, 0.006)]
+    assert [(t["price"], t["amount"], t["cost"]) for t in trades] == [
+        (60000, 0.004, 240),
+        (60100, 0.006, 360.6),
+    ]
+    assert {t["order"] for t in trades} == {order["id"]}
+    assert sum(t["fee"]["cost"] for t in trades) == pytest.approx(0.00001)
+    assert stub.account(KEY).spot_free["USDT"] == Decimal("9399.4")
+
+
+async def test_futures_fills_in_several_prices_set_the_average_and_the_entry_price(
+    futures: Any, stub: BinanceStub
+) -> None:
+    stub.script_orders(OrderOutcome.fill([("0.5", "59900"), ("0.5", "60100")]))
+
+    order = await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+    trades = await futures.fetch_my_trades("BTC/USDT:USDT", params={"orderId": order["id"]})
+    [position] = await futures.fetch_positions()
+
+    assert order["status"] == "closed" and order["average"] == 60000 and order["cost"] == 600
+    assert [(t["price"], t["amount"]) for t in trades] == [(59900, 0.005), (60100, 0.005)]
+    assert position["entryPrice"] == 60000 and position["contracts"] == 0.01
+
+
+async def test_a_market_order_that_runs_out_of_book_expires_with_only_its_filled_part(
+    spot: Any, futures: Any, stub: BinanceStub
+) -> None:
+    stub.script_orders(
+        OrderOutcome.partial_then_expire("0.25"), OrderOutcome.partial_then_expire("0.5")
+    )
+
+    order = await spot.create_order("BTC/USDT", "market", "buy", 0.01)
+    fetched = await spot.fetch_order(order["id"], "BTC/USDT")
+    fut = await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+    [position] = await futures.fetch_positions()
+
+    for seen in (order, fetched):
+        assert seen["status"] == "expired" and seen["filled"] == 0.0025
+        assert seen["remaining"] == 0.0075 and seen["cost"] == 150
+    assert fetched["info"]["status"] == "EXPIRED"
+    account = stub.account(KEY)
+    assert account.spot_free["USDT"] == Decimal("9850")
+    assert account.spot_free["BTC"] == Decimal("0.0024975")  # 0.1 % commission in BTC
+    assert account.spot_locked["USDT"] == 0
+    assert await spot.fetch_open_orders("BTC/USDT") == []
+    assert fut["status"] == "expired" and fut["filled"] == 0.005
+    assert position["contracts"] == 0.005
+
+
+async def test_an_expired_order_fills_nothing_and_keeps_its_client_order_id(
+    spot: Any, stub: BinanceStub
+) -> None:
+    stub.script_orders(OrderOutcome.expire())
+
+    order = await spot.create_order(
+        "BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "gone-1"}
+    )
+
+    assert order["status"] == "expired" and order["filled"] == 0 and order["trades"] == []
+    assert stub.account(KEY).spot_free["USDT"] == Decimal("10000")
+    found = await spot.fetch_order("", "BTC/USDT", params={"origClientOrderId": "gone-1"})
+    assert found["status"] == "expired"
+    with pytest.raises(ccxt.InvalidOrder, match=r"-2010.*Duplicate order sent"):
+        await spot.create_order(
+            "BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "gone-1"}
+        )
+
+
+async def test_a_resting_market_order_stays_open_until_the_test_completes_it(
+    spot: Any, stub: BinanceStub
+) -> None:
+    stub.script_orders(OrderOutcome.rest("0.5"))
+
+    order = await spot.create_order(
+        "BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "slow-1"}
+    )
+    [listed] = await spot.fetch_open_orders("BTC/USDT")
+    balance = (await spot.fetch_balance())["USDT"]
+    stub.set_price("BTCUSDT", "59000")  # a price move does not fill a held order
+    still = await spot.fetch_order(order["id"], "BTC/USDT")
+    stub.complete_order("slow-1", price="60200")
+    done = await spot.fetch_order("", "BTC/USDT", params={"origClientOrderId": "slow-1"})
+
+    assert order["status"] == "open" and order["filled"] == 0.005
+    assert listed["id"] == order["id"] and listed["info"]["status"] == "PARTIALLY_FILLED"
+    assert balance == {"free": 9400.0, "used": 300.0, "total": 9700.0}
+    assert still["status"] == "open" and still["filled"] == 0.005
+    assert done["status"] == "closed" and done["filled"] == 0.01
+    assert done["cost"] == 601 and done["average"] == 60100  # 300 + 301
+    assert await spot.fetch_open_orders("BTC/USDT") == []
+    account = stub.account(KEY)
+    assert account.spot_free["USDT"] == Decimal("9399") and account.spot_locked["USDT"] == 0
+
+
+async def test_a_resting_futures_order_can_be_expired_by_the_test(
+    futures: Any, stub: BinanceStub
+) -> None:
+    stub.script_orders(OrderOutcome.rest())
+
+    order = await futures.create_order(
+        "BTC/USDT:USDT", "market", "buy", 0.01, params={"newClientOrderId": "fut-rest"}
+    )
+    reserved = (await futures.fetch_balance())["USDT"]["used"]
+    stub.expire_order("fut-rest")
+    fetched = await futures.fetch_order(
+        "", "BTC/USDT:USDT", params={"origClientOrderId": "fut-rest"}
+    )
+
+    assert order["status"] == "open" and order["filled"] == 0
+    assert reserved == 30  # 600 USDT at 20x held for the open order
+    assert fetched["status"] == "expired" and fetched["filled"] == 0
+    assert await futures.fetch_open_orders("BTC/USDT:USDT") == []
+    assert await futures.fetch_positions() == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome", "error", "code"),
+    [
+        ("spot", OrderOutcome.insufficient_balance(), ccxt.InsufficientFunds, -2010),
+        ("spot", OrderOutcome.filter_failure("LOT_SIZE"), ccxt.InvalidOrder, -1013),
+        ("spot", OrderOutcome.filter_failure("NOTIONAL"), ccxt.BadRequest, -1013),
+        ("futures", OrderOutcome.margin_insufficient(), ccxt.InsufficientFunds, -2019),
+        ("futures", OrderOutcome.position_side_mismatch(), ccxt.OperationRejected, -4061),
+        ("futures", OrderOutcome.max_position_exceeded(), ccxt.OperationRejected, -2027),
+    ],
+)
+async def test_each_scripted_rejection_maps_to_the_exception_ccxt_chooses_and_places_nothing(
+    make: Make, stub: BinanceStub, kind: str, outcome: OrderOutcome, error: type, code: int
+) -> None:
+    exchange = make(kind)
+    symbol = "BTC/USDT" if kind == "spot" else "BTC/USDT:USDT"
+    stub.script_orders(outcome)
+
+    with pytest.raises(error) as raised:
+        await exchange.create_order(
+            symbol, "market", "buy", 0.01, params={"newClientOrderId": "try-1"}
+        )
+    assert raised.type is error
+    assert outcome.error is not None and outcome.error[0] == code
+    assert outcome.error[1] in str(raised.value)  # ccxt quotes the msg, not always the code
+    assert (
+        stub.orders(KEY) == []
+        and stub.requests_to("/api/v3/order" if kind == "spot" else "/fapi/v1/order", "POST")[
+            0
+        ].status
+        == 400
+    )
+
+    retried = await exchange.create_order(
+        symbol, "market", "buy", 0.01, params={"newClientOrderId": "try-1"}
+    )
+    assert retried["status"] == "closed" and len(stub.orders(KEY)) == 1
+
+
+async def test_an_answer_lost_after_execution_is_a_timeout_but_the_order_filled_once(
+    make: Make, stub: BinanceStub
+) -> None:
+    spot = make("spot", timeout=300)
+    await spot.load_markets()
+    stub.script_orders(OrderOutcome.timeout_after_execute(1.0))
+
+    started = time.monotonic()
+    with pytest.raises(ccxt.RequestTimeout):
+        await spot.create_order(
+            "BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "lost-1"}
+        )
+    elapsed = time.monotonic() - started
+    found = await spot.fetch_order("", "BTC/USDT", params={"origClientOrderId": "lost-1"})
+
+    assert elapsed < 1.0
+    assert found["status"] == "closed" and found["filled"] == 0.01
+    assert [o.client_order_id for o in stub.orders(KEY)] == ["lost-1"]
+    with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent"):
+        await spot.create_order(
+            "BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "lost-1"}
+        )
+    assert len(stub.orders(KEY)) == 1
+    assert stub.account(KEY).spot_free["USDT"] == Decimal("9400")
+
+
+async def test_an_answer_lost_before_execution_is_a_timeout_and_nothing_was_placed(
+    make: Make, stub: BinanceStub
+) -> None:
+    futures = make("futures", timeout=300)
+    await futures.load_markets()
+    stub.script_orders(OrderOutcome.timeout_before_execute(1.0))
+
+    with pytest.raises(ccxt.RequestTimeout):
+        await futures.create_order(
+            "BTC/USDT:USDT", "market", "buy", 0.01, params={"newClientOrderId": "never-1"}
+        )
+    with pytest.raises(ccxt.OrderNotFound, match="-2013"):
+        await futures.fetch_order("", "BTC/USDT:USDT", params={"origClientOrderId": "never-1"})
+    retried = await futures.create_order(
+        "BTC/USDT:USDT", "market", "buy", 0.01, params={"newClientOrderId": "never-1"}
+    )
+
+    assert retried["status"] == "closed"
+    assert [o.client_order_id for o in stub.orders(KEY)] == ["never-1"]
+
+
+# ----------------------------------------------------------------- commissions and trades
+
+
+async def test_commissions_in_bnb_reduce_the_bnb_balance_at_the_bnbusdt_price_less_25_percent(
+    spot: Any, stub: BinanceStub
+) -> None:
+    stub.spot_commission_asset = "BNB"
+    stub.account(KEY).spot_free["BNB"] = Decimal("1")
+
+    order = await spot.create_order("BTC/USDT", "market", "buy", 0.01)
+    [trade] = await spot.fetch_my_trades("BTC/USDT")
+
+    # 600 USDT * 0.1 % * 0.75 = 0.45 USDT = 0.00075 BNB at 600
+    assert order["fee"] == {"currency": "BNB", "cost": 0.00075}
+    assert trade["fee"] == {"currency": "BNB", "cost": 0.00075}
+    account = stub.account(KEY)
+    assert account.spot_free["BNB"] == Decimal("0.99925")
+    assert account.spot_free["BTC"] == Decimal("0.01")
+    assert account.spot_free["USDT"] == Decimal("9400")
+
+
+async def test_without_enough_bnb_the_commission_falls_back_to_the_received_asset(
+    spot: Any, stub: BinanceStub
+) -> None:
+    stub.spot_commission_asset = "BNB"
+
+    order = await spot.create_order("BTC/USDT", "market", "buy", 0.01)
+
+    assert order["fee"] == {"currency": "BTC", "cost": 0.00001}
+
+
+@pytest.mark.parametrize(
+    ("asset", "side", "balances"),
+    [
+        ("quote", "buy", {"BTC": "0.01", "USDT": "9399.4"}),
+        ("base", "sell", {"BTC": "0.98999", "USDT": "600"}),
+    ],
+)
+async def test_commissions_can_be_charged_in_the_spent_asset(
+    make: Make, stub: BinanceStub, asset: str, side: str, balances: dict[str, str]
+) -> None:
+    stub.add_account(
+        "trader",
+        SECRET,
+        spot={"BTC": "1" if side == "sell" else "0", "USDT": "10000" if side == "buy" else "0"},
+    )
+    stub.spot_commission_asset = asset
+
+    order = await make("spot", api_key="trader").create_order("BTC/USDT", "market", side, 0.01)
+
+    fee_asset = "USDT" if asset == "quote" else "BTC"
+    assert order["fee"]["currency"] == fee_asset
+    assert stub.account("trader").spot_free == {k: Decimal(v) for k, v in balances.items()}
+
+
+async def test_my_trades_are_filtered_by_order_id_start_time_and_limit(
+    spot: Any, futures: Any, stub: BinanceStub
+) -> None:
+    stub.script_orders(OrderOutcome.fill([("0.5", None), ("0.5", None)]))
+    first = await spot.create_order("BTC/USDT", "market", "buy", 0.01)
+    second = await spot.create_order("BTC/USDT", "market", "buy", 0.01)
+    await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+    fut = await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+
+    everything = await spot.fetch_my_trades("BTC/USDT")
+    of_first = await spot.fetch_my_trades("BTC/USDT", params={"orderId": first["id"]})
+    of_second = await spot.fetch_order_trades(second["id"], "BTC/USDT")
+    latest = await spot.fetch_my_trades("BTC/USDT", limit=1)
+    since = await spot.fetch_my_trades("BTC/USDT", since=everything[1]["timestamp"] + 1)
+    of_fut = await futures.fetch_my_trades("BTC/USDT:USDT", params={"orderId": fut["id"]})
+
+    assert len(everything) == 3 and [t["order"] for t in of_first] == [first["id"]] * 2
+    assert [t["order"] for t in of_second] == [second["id"]]
+    assert [t["id"] for t in latest] == [everything[-1]["id"]]
+    assert all(t["timestamp"] > everything[1]["timestamp"] for t in since)
+    assert [t["order"] for t in of_fut] == [fut["id"]]
+    assert stub.requests_to("/api/v3/myTrades")[1].params["orderId"] == first["id"]
+
+
+# ----------------------------------------------------------------- server time
+
+
+async def test_a_server_clock_offset_is_seen_by_fetch_time_and_fixed_by_the_time_difference(
+    spot: Any, futures: Any, stub: BinanceStub
+) -> None:
+    stub.server_time_offset_ms = -30_000  # the client's clock runs 30 s ahead of Binance's
+
+    spot_time, futures_time = await spot.fetch_time(), await futures.fetch_time()
+    with pytest.raises(ccxt.InvalidNonce, match="-1021"):
+        await spot.fetch_balance()
+    await spot.load_time_difference()
+    await spot.fetch_balance()
+    order = await spot.create_order("BTC/USDT", "market", "buy", 0.01)
+
+    local = time.time() * 1000
+    assert abs(spot_time - (local - 30_000)) < 2_000
+    assert abs(futures_time - (local - 30_000)) < 2_000
+    assert 29_000 < spot.options["timeDifference"] < 31_000
+    assert abs(order["timestamp"] - (local - 30_000)) < 2_000
+
+
+# ----------------------------------------------------------------- futures account rules
+
+
+async def test_leverage_beyond_the_first_bracket_is_minus_4028_with_the_leverage_in_the_message(
+    futures: Any, stub: BinanceStub
+) -> None:
+    await futures.load_markets()
+
+    with pytest.raises(ccxt.BadRequest, match=r"-4028.*Leverage 150 is not valid"):
+        await futures.fapiPrivatePostLeverage({"symbol": "BTCUSDT", "leverage": 150})
+    with pytest.raises(ccxt.BadRequest, match="between 1 and 125"):
+        await futures.set_leverage(150, "BTC/USDT:USDT")  # ccxt refuses before sending
+
+    assert [r.status for r in stub.requests_to("/fapi/v1/leverage")] == [400]
+
+
+async def test_in_hedge_mode_an_order_without_a_position_side_is_minus_4061(
+    futures: Any, stub: BinanceStub
+) -> None:
+    with pytest.raises(ccxt.OperationRejected, match="-4061"):
+        await futures.create_order(
+            "BTC/USDT:USDT", "market", "buy", 0.01, params={"positionSide": "LONG"}
+        )  # one-way mode takes BOTH only
+    await futures.set_position_mode(True)
+
+    mode = await futures.fetch_position_mode("BTC/USDT:USDT")
+    with pytest.raises(ccxt.OperationRejected, match="-4061") as raised:
+        await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+    with pytest.raises(ccxt.OperationRejected, match="-4059"):
+        await futures.set_position_mode(True)
+
+    assert mode["hedged"] is True and stub.account(KEY).dual_side_position
+    assert "Order's position side does not match user's setting." in str(raised.value)
+    assert stub.orders(KEY) == []
+
+
+async def test_a_position_side_change_with_an_open_position_is_refused(
+    futures: Any, stub: BinanceStub
+) -> None:
+    await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+
+    with pytest.raises(ccxt.OperationRejected, match="-4068"):
+        await futures.set_position_mode(True)
+
+    assert not stub.account(KEY).dual_side_position
+
+
+async def test_a_position_beyond_the_brackets_cap_at_the_leverage_is_minus_2027(
+    futures: Any, stub: BinanceStub
+) -> None:
+    await futures.set_leverage(125, "BTC/USDT:USDT")  # 125x: up to 50 000 USDT notional
+
+    with pytest.raises(ccxt.OperationRejected, match="-2027") as raised:
+        await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.9)  # 54 000 USDT
+    small = await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.8)  # 48 000 USDT
+
+    assert raised.type is ccxt.OperationRejected
+    assert small["status"] == "closed" and len(stub.orders(KEY)) == 1
+
+
+async def test_margin_type_changes_show_in_symbol_config_and_position_risk(
+    futures: Any, stub: BinanceStub
+) -> None:
+    response = await futures.set_margin_mode("isolated", "BTC/USDT:USDT")
+    with pytest.raises(ccxt.MarginModeAlreadySet, match="-4046"):  # binanceusdm's default
+        await futures.set_margin_mode("isolated", "BTC/USDT:USDT")
+    futures.options["setMarginMode"] = {"throwMarginModeAlreadySet": False}
+    unchanged = await futures.set_margin_mode("isolated", "BTC/USDT:USDT")
+    mode = await futures.fetch_margin_mode("BTC/USDT:USDT")
+    await futures.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+    [position] = await futures.fetch_positions()
+    [risk_v2] = await futures.fapiPrivateV2GetPositionRisk({"symbol": "BTCUSDT"})
+
+    assert response == {"code": 200, "msg": "success"}
+    assert unchanged == {"code": -4046, "msg": "No need to change margin type."}  # ccxt's
+    assert [r.status for r in stub.requests_to("/fapi/v1/marginType")] == [200, 400, 400]
+    assert mode["marginMode"] == "isolated"
+    assert position["marginMode"] == "isolated" and position["collateral"] == 30
+    assert risk_v2["marginType"] == "isolated" and risk_v2["isolatedWallet"] == "30.00000000"
+    with pytest.raises(ccxt.OperationRejected, match="-4048"):
+        await futures.set_margin_mode("cross", "BTC/USDT:USDT")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 
 from domain.trading.live import LiveProgress
 from domain.trading.risk_engine import Side, TradingState
 from domain.trading.risk_params import RiskParams
+from domain.trading.strategies import StrategyParams
+from domain.trading.strategy_state import signals_over
 from entrypoints.container import Container
 from tests.integration.bots_api import create_bot, sign_up
 
@@ -42,7 +45,9 @@ async def test_the_engine_state_and_progress_are_read_back_exactly(
         state = await uow.bot_states.get(me["id"], bot["id"])
         assert state is not None
         state.series_start_ms = 1_700_000_000_000
-        state.record_progress(LiveProgress(engine, [], 1_700_147_600_000), RiskParams(), now)
+        signals, _ = signals_over([100.0, 101.5, 99.25] * 20, "ema_rsi", StrategyParams())
+        progress = LiveProgress(engine, signals, [], 1_700_147_600_000)
+        state.record_progress(progress, RiskParams(), now)
         await uow.bot_states.update(state)
         await uow.commit()
     async with container.uow() as uow:
@@ -54,6 +59,10 @@ async def test_the_engine_state_and_progress_are_read_back_exactly(
     assert stored.engine.cash == engine.cash
     assert stored.engine.liquidation_price == engine.liquidation_price
     assert (stored.series_start_ms, stored.last_candle_ms) == (1_700_000_000_000, 1_700_147_600_000)
+    assert stored.signals == signals
+    assert stored.filled_position is not None  # adopted from the engine, exactly
+    assert stored.filled_position == state.filled_position
+    assert stored.filled_position.quantity == Decimal("0.125")
     shown = (await client.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
     assert shown["in_position"] is True
     assert shown["entry_price"] == 64_000.5

@@ -259,7 +259,7 @@ async def test_the_worker_leaves_stopped_bots_alone_and_a_restarted_bot_goes_on(
 
 
 @SQLITE
-async def test_a_worker_taking_a_bot_stops_it_when_its_position_is_gone_until_corrected(
+async def test_a_worker_taking_a_bot_pauses_it_when_its_position_is_gone_until_corrected(
     http: httpx.AsyncClient, replay: Container, wall: FakeClock
 ) -> None:
     candles = walk(CANDLES, seed=11)
@@ -292,9 +292,9 @@ async def test_a_worker_taking_a_bot_stops_it_when_its_position_is_gone_until_co
     wall.advance(timedelta(seconds=0.5))
     await restarted.tick()
     state = (await http.get(f"/api/v1/bot-states/{bot['id']}", headers=headers)).json()
-    assert state["status"] == "stopped"
-    assert "Position mismatch on BTCUSDT" in state["last_error_message"]
-    assert "0 BTC" in state["last_error_message"]
+    assert state["status"] == "paused"
+    assert state["last_error_message"].startswith("Reconciliation with the exchange: the bot")
+    assert "the spot wallet has 0 BTC free" in state["last_error_message"]
 
     corrected = await http.put(
         f"/api/v1/bot-states/{bot['id']}", json={"in_position": False}, headers=headers

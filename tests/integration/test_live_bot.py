@@ -176,7 +176,9 @@ async def test_lost_order_answers_never_duplicate_an_order_nor_lose_a_fill(
         clock.current = datetime.fromtimestamp((T0 + closed * HOUR) / 1000, UTC)
         prices.last = Decimal(repr(candles[closed - 1].close))
         await evaluate.execute(user_id, bot["id"])
-        await evaluate.execute(user_id, bot["id"])  # the retry after the "crash"
+        # The retry after the "crash", once a missing order can no longer arrive.
+        clock.advance(timedelta(seconds=31))
+        await evaluate.execute(user_id, bot["id"])
 
     async with paper.uow() as uow:
         assert await uow.order_intents.pending() == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,9 +20,11 @@ from dependency_injector import providers
 from sqlalchemy import select
 
 from adapters.persistence.tables import order_intents
+from adapters.persistence.tables import trades as trades_table
 from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
 from adapters.security.argon2_hasher import fast_test_hasher
 from application.live.bot_worker import BotWorker
+from application.live.exchange_time import ExchangeTime
 from domain.bots.order_intent import client_order_id
 from domain.market_data.candle import Candle
 from domain.trading.risk_engine import ExitReason, Side
@@ -33,6 +35,7 @@ from entrypoints.settings import Settings
 from tests.integration import exchange_fixtures
 from tests.integration.binance_stub import BinanceStub
 from tests.integration.bots_api import BOT_STATES, TRADES, create_bot, sign_up
+from tests.integration.fill_pnl import pnl_of_round_trips
 from tests.integration.test_bot_worker import walk
 from tests.support.fakes import FakeClock, OutboxMailer
 
@@ -120,6 +123,11 @@ class Live:
         self.clock.current = datetime.fromtimestamp(closed_ms / 1000 + 1, UTC)
         return await self.worker.tick()
 
+    async def later(self, seconds: float) -> int:
+        """The same candle, `seconds` later: the worker looks at what is due."""
+        self.clock.advance(timedelta(seconds=seconds))
+        return await self.worker.tick()
+
     async def run(self, indices: range) -> None:
         for index in indices:
             await self.close(index)
@@ -141,6 +149,12 @@ class Live:
     async def trades(self) -> list[dict[str, Any]]:
         trades = (await self.http.get(f"{TRADES}?limit=500", headers=self.headers)).json()
         return sorted(trades, key=lambda t: (t["timestamp"], t["id"]))
+
+    async def stored_trades(self) -> list[Any]:
+        """The trade rows as stored (exact Decimals), oldest first."""
+        query = select(trades_table).order_by(trades_table.c.timestamp, trades_table.c.id)
+        async with self.container.engine().connect() as connection:
+            return list(await connection.execute(query))
 
     async def intents(self, bot_id: int) -> list[Any]:
         query = select(order_intents).where(order_intents.c.bot_config_id == bot_id)
@@ -173,6 +187,8 @@ async def live(settings: Settings, binance_stub: BinanceStub) -> AsyncIterator[L
     container.rate_limiter.override(DisabledRateLimiter())
     container.mailer.override(OutboxMailer())
     container.clock.override(providers.Object(clock))
+    # The stub answers in real time; the test's clock is the exchange's here.
+    container.exchange_time.override(providers.Object(ExchangeTime(None, clock)))
     # The bot's series starts with its first candle, so its backtest is the comparison.
     container.evaluate_bot.add_kwargs(history_candles=0)
     transport = httpx.ASGITransport(app=create_app(container), client=("127.0.0.1", 50000))
@@ -235,9 +251,10 @@ async def test_stop_loss_take_profit_and_trailing_stop_exits_are_sent_to_the_stu
         order = by_client_id[intent.client_order_id]
         assert intent.exchange_order_id == str(order.order_id)
         assert order.side == ("BUY" if intent.reason == "entry" else "SELL")
-    exits = [t for t in await live.trades() if t["side"] == "SELL"]
-    assert [t["pnl"] for t in exits] == pytest.approx(
-        [float(i.pnl) for i in intents if i.reason != "entry"]
+    # Every exit's PnL is its fills' (and its entry's), exactly; not the engine's guess.
+    orders = [by_client_id[i.client_order_id] for i in intents]
+    assert [t.pnl for t in await live.stored_trades() if t.side == "SELL"] == (
+        pnl_of_round_trips(orders)
     )
 
 
@@ -298,13 +315,11 @@ async def test_revoked_credentials_stop_the_bot_at_its_next_order_with_a_clear_e
 
     state = await live.state(bot_id)
     assert state["status"] == "stopped"
-    # Ours, the exchange's own words, and the order that failed.
+    # Ours and the exchange's own words: the check against the account, before any
+    # decision, finds the key refused; no order is sent with it.
     assert state["last_error_message"].startswith("Invalid API credentials: Invalid API-key")
-    assert state["last_error_message"].endswith("(sending buy BTCUSDT)")
-    assert [r.status for r in live.stub.requests_to("/api/v3/order", "POST")] == [401]
-    assert [(i.status, i.error) for i in await live.intents(bot_id)] == [
-        ("failed", state["last_error_message"])
-    ]
+    assert live.stub.orders() == []
+    assert all(i.status != "pending" for i in await live.intents(bot_id))
     assert await live.close(entry + 1) == 0
 
 
@@ -357,6 +372,8 @@ async def test_an_exchange_failure_keeps_the_bot_running_and_never_duplicates_th
     assert intent.status == "pending"
     if fault == "slow":
         await until_placed(live.stub, intent.client_order_id)
+    # Asked for again soon, within the candle: found (slow) or sent again (5xx), once.
+    await live.later(seconds=31)
     await live.close(entry + 1)
 
     sent = live.stub.requests_to("/api/v3/order", "POST")

@@ -239,7 +239,18 @@ async def test_sigkill_between_decision_order_and_record_never_duplicates_nor_lo
         )
         distinct = select(func.count(func.distinct(paper_orders.c.client_order_id)))
         distinct_orders = (await connection.execute(distinct)).scalar()
+        never_sent = select(order_intents.c.client_order_id).where(
+            order_intents.c.status == "expired"
+        )
+        expired_ids = set((await connection.execute(never_sent)).scalars())
+        placed_ids = set(
+            (await connection.execute(select(paper_orders.c.client_order_id))).scalars()
+        )
+    filled = statuses.get("filled", 0)
     assert intents >= len(crashes), "every crashed run made at least one decision"
-    assert statuses == {"filled": intents}, statuses
-    assert orders == distinct_orders == intents, "exactly one exchange order per decision"
-    assert await count(replay, trades) == intents, "every fill is a trade"
+    # A decision killed before its order and found a candle later expired unsent (a
+    # candle is an eighth of a second here); every other one filled.
+    assert set(statuses) <= {"filled", "expired"}, statuses
+    assert not expired_ids & placed_ids, "an expired decision never reaches the exchange"
+    assert orders == distinct_orders == filled, "exactly one exchange order per decision"
+    assert await count(replay, trades) == filled, "every fill is a trade"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 from types import TracebackType
@@ -31,6 +31,7 @@ from domain.exchange.errors import (
     InvalidCredentials,
     UnknownSymbol,
 )
+from domain.exchange.fill import OrderFill
 from domain.exchange.market import Market, MarketType
 from domain.exchange.order import Order, OrderRequest, OrderSide, OrderStatus
 from domain.exchange.position import ExchangePosition
@@ -335,6 +336,25 @@ class InMemoryOrderIntentRepository(OrderIntentRepository):
         assert intent.id in self._rows
         self._rows[intent.id] = copy.deepcopy(intent)
 
+    async def mark_sent(self, intent: OrderIntent) -> bool:
+        stored = self._rows.get(intent.id or 0)
+        if stored is None or stored.status is not IntentStatus.PENDING:
+            return False
+        stored.sent_at = intent.sent_at
+        return True
+
+    async def expire_unsent(self, bot_config_id: int, reason: str) -> int:
+        unsent = [
+            r
+            for r in self._rows.values()
+            if r.bot_config_id == bot_config_id
+            and r.status is IntentStatus.PENDING
+            and r.sent_at is None
+        ]
+        for intent in unsent:
+            intent.expired(reason)
+        return len(unsent)
+
 
 class InMemoryManualOrderRepository(ManualOrderRepository):
     def __init__(self, rows: dict[int, ManualOrder]) -> None:
@@ -589,6 +609,18 @@ class FakeExchange(ExchangeGateway):
         self.order_requests: list[OrderRequest] = []
         self.unavailable = False
         self.calls: list[str] = []
+        self.positions: list[ExchangePosition] = []
+        # Raised by the next create_order calls (after nothing was placed), in order.
+        self.order_errors: list[Exception] = []
+        # The next market orders fill this fraction, then expire (1: filled).
+        self.fill_fractions: list[Decimal] = []
+        # Spot fills move the balances (off: every order is affordable as before).
+        self.move_balances = False
+        self.leverage_errors: list[Exception] = []
+        self.leverages: dict[str, int] = {}
+        self.transfers: list[tuple[object, ...]] = []
+        # The exchange's clock in ms (None: it keeps none, like the paper exchange).
+        self.server_time: Callable[[], int] | None = None
 
     def _touch(self, name: str) -> None:
         self.calls.append(name)
@@ -636,6 +668,8 @@ class FakeExchange(ExchangeGateway):
         if (account.api_key, account.api_secret) not in self.valid_credentials:
             raise InvalidCredentials()
         self.order_requests.append(request)
+        if self.order_errors:
+            raise self.order_errors.pop(0)
         if request.client_order_id in self.orders:
             return self.orders[request.client_order_id]
         market = await self.fetch_market(request.market_type, request.symbol)
@@ -650,6 +684,12 @@ class FakeExchange(ExchangeGateway):
         needed, asset = (amount * last, market.quote) if buying else (amount, market.base)
         if request.market_type is MarketType.SPOT and needed > self.spot_free.get(asset, 0):
             raise InsufficientFunds(details={"needed": str(needed), "available": "0"})
+        status = OrderStatus.FILLED if crosses else OrderStatus.OPEN
+        filled = amount if crosses else Decimal(0)
+        if crosses and self.fill_fractions:
+            filled = market.round_amount(amount * self.fill_fractions.pop(0))
+            status = OrderStatus.EXPIRED if filled < amount else OrderStatus.FILLED
+        fee = filled * last * self.fee_rate
         order = Order(
             exchange_order_id=str(len(self.orders) + 1),
             client_order_id=request.client_order_id,
@@ -657,15 +697,21 @@ class FakeExchange(ExchangeGateway):
             market_type=request.market_type,
             side=request.side,
             type=request.type,
-            status=OrderStatus.FILLED if crosses else OrderStatus.OPEN,
+            status=status,
             amount=amount,
-            filled=amount if crosses else Decimal(0),
+            filled=filled,
             price=price,
-            average_price=last if crosses else None,
-            fee=amount * last * self.fee_rate if crosses else Decimal(0),
+            average_price=last if filled else None,
+            fee=fee,
             fee_asset=market.quote,
             created_at=datetime.now(UTC),
         )
+        if self.move_balances and request.market_type is MarketType.SPOT and filled:
+            sign = 1 if buying else -1
+            self.spot_free[market.base] = self.spot_free.get(market.base, Decimal(0)) + (
+                sign * filled
+            )
+            self.spot_free[market.quote] -= sign * filled * last + fee
         self.orders[request.client_order_id] = order
         return order
 
@@ -675,17 +721,42 @@ class FakeExchange(ExchangeGateway):
         self._touch("fetch_order_by_client_id")
         return self.orders.get(client_order_id)
 
+    async def fetch_order_fills(
+        self, account: ExchangeAccount, market_type: MarketType, symbol: str, order: Order
+    ) -> list[OrderFill]:
+        self._touch("fetch_order_fills")
+        stored = self.orders.get(order.client_order_id)
+        if stored is None or stored.filled <= 0:
+            return []
+        price = stored.average_price or stored.price or Decimal(0)
+        return [
+            OrderFill(
+                stored.exchange_order_id, price, stored.filled, stored.fee, stored.fee_asset,
+                stored.fee, stored.created_at,
+            )
+        ]  # fmt: skip
+
+    async def fetch_server_time_ms(self) -> int | None:
+        self._touch("fetch_server_time_ms")
+        return self.server_time() if self.server_time is not None else None
+
     async def fetch_open_orders(self, *args: object) -> list[Order]:
-        raise NotImplementedError
+        self._touch("fetch_open_orders")
+        return [o for o in self.orders.values() if o.status is OrderStatus.OPEN]
 
     async def fetch_positions(self, account: ExchangeAccount) -> list[ExchangePosition]:
-        raise NotImplementedError
+        self._touch("fetch_positions")
+        return list(self.positions)
 
     async def set_leverage(self, account: ExchangeAccount, symbol: str, leverage: int) -> None:
-        raise NotImplementedError
+        self._touch("set_leverage")
+        if self.leverage_errors:
+            raise self.leverage_errors.pop(0)
+        self.leverages[symbol] = leverage
 
     async def transfer(self, *args: object) -> None:
-        raise NotImplementedError
+        self._touch("transfer")
+        self.transfers.append(args)
 
     async def ping(self) -> None:
         self._touch("ping")

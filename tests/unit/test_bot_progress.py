@@ -17,6 +17,7 @@ from domain.trading.risk_engine import Side, TradingState
 from domain.trading.risk_params import RiskParams
 from domain.trading.simulation import CandleSeries
 from domain.trading.strategies import StrategyParams
+from domain.trading.strategy_state import initial_state
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = 86_400_000
@@ -41,6 +42,7 @@ def test_a_pending_bot_runs_after_its_first_evaluation_and_mirrors_the_engine() 
     risk = RiskParams(fee_rate=0.0, stop_loss_perc=50.0, max_daily_trades=5)
     progress = advance(
         TradingState(cash=1000.0),
+        initial_state(),
         rising(),
         "ema_crossover",
         StrategyParams(ema_fast=2, ema_slow=3),
@@ -66,10 +68,12 @@ def test_a_running_bot_waits_on_a_daily_limit_and_runs_again_the_next_day() -> N
     bot = state(BotStatus.RUNNING)
     risk = RiskParams(max_daily_trades=1)
     blocked = TradingState(cash=1.0, day=TODAY, daily_entries=1)
-    progress = LiveProgress(blocked, [], TODAY * DAY)
+    progress = LiveProgress(blocked, initial_state(), [], TODAY * DAY)
     assert bot.record_progress(progress, risk, NOW) is BotStatus.WAITING
     tomorrow = NOW + timedelta(days=1)
-    next_day = LiveProgress(TradingState(cash=1.0, day=TODAY + 1, daily_entries=0), [], None)
+    next_day = LiveProgress(
+        TradingState(cash=1.0, day=TODAY + 1, daily_entries=0), initial_state(), [], None
+    )
     assert bot.record_progress(next_day, risk, tomorrow) is BotStatus.RUNNING
     assert bot.record_progress(next_day, risk, tomorrow) is None
 
@@ -78,7 +82,7 @@ def test_at_midnight_utc_the_daily_counters_reset_before_the_new_days_first_cand
     bot = state(BotStatus.RUNNING)
     risk = RiskParams(max_daily_trades=1)
     blocked = TradingState(cash=1.0, day=TODAY, daily_entries=1, daily_pnl=-5.0)
-    progress = LiveProgress(blocked, [], TODAY * DAY)
+    progress = LiveProgress(blocked, initial_state(), [], TODAY * DAY)
     assert bot.record_progress(progress, risk, NOW) is BotStatus.WAITING
     assert bot.daily_trades_count == 1
     just_after_midnight = NOW + timedelta(days=1, seconds=5)
@@ -125,7 +129,7 @@ def test_forgetting_a_position_returns_its_cost_to_the_engines_cash() -> None:
     bot = state(BotStatus.STOPPED)
     risk = RiskParams(fee_rate=0.0, stop_loss_perc=50.0)
     progress = advance(
-        TradingState(cash=1000.0), rising(), "ema_crossover",
+        TradingState(cash=1000.0), initial_state(), rising(), "ema_crossover",
         StrategyParams(ema_fast=2, ema_slow=3), risk, None,
     )  # fmt: skip
     bot.record_progress(progress, risk, NOW)

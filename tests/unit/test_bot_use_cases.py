@@ -304,7 +304,7 @@ async def test_runtime_fields_are_corrected_only_while_the_bot_rests(
     put_state = UpdateBotState(uow, clock, requires_api_key=False, events=InProcessEventBus(clock))
 
     corrected = await put_state.execute(
-        UpdateBotStateCommand(ALICE, config.id, {"daily_trades_count": 2, "in_position": True})
+        UpdateBotStateCommand(ALICE, config.id, {"daily_trades_count": 2})
     )
     assert corrected.daily_trades_count == 2
     with pytest.raises(InvalidInput) as read_only:
@@ -314,6 +314,46 @@ async def test_runtime_fields_are_corrected_only_while_the_bot_rests(
     with pytest.raises(BotIsRunning):
         await put_state.execute(UpdateBotStateCommand(ALICE, config.id, {"daily_trades_count": 0}))
     assert (await GetBotState(uow).execute(ALICE, config.id)).daily_trades_count == 2
+
+
+async def test_a_position_correction_moves_the_engine_and_its_levels_with_it(
+    uow: FakeUnitOfWork, exchange: FakeExchange, clock: FakeClock
+) -> None:
+    config = await create_bot(uow, exchange, clock)
+    assert config.id is not None
+    put_state = UpdateBotState(uow, clock, requires_api_key=False, events=InProcessEventBus(clock))
+    with pytest.raises(InvalidInput) as vague:
+        await put_state.execute(UpdateBotStateCommand(ALICE, config.id, {"in_position": True}))
+    assert set(vague.value.details) == {"current_position_size_coins", "entry_price"}
+    with pytest.raises(InvalidInput) as flat:
+        await put_state.execute(UpdateBotStateCommand(ALICE, config.id, {"stop_loss_price": 1}))
+    assert flat.value.details == {"stop_loss_price": ["only for an open position"]}
+
+    adopted = await put_state.execute(
+        UpdateBotStateCommand(
+            ALICE,
+            config.id,
+            {"in_position": True, "entry_price": Decimal("100"),
+             "current_position_size_coins": Decimal("0.5")},
+        )
+    )  # fmt: skip
+    assert adopted.engine is not None and adopted.filled_position is not None
+    assert (adopted.engine.quantity, adopted.engine.entry_price) == (0.5, 100.0)
+    assert adopted.filled_position.quantity == Decimal("0.5")
+    assert adopted.entry_price == Decimal(100)
+    if config.stop_loss_perc:
+        expected_stop = 100.0 * (1 - float(config.stop_loss_perc) / 100)
+        assert adopted.stop_loss_price == Decimal(repr(expected_stop))
+    moved = await put_state.execute(
+        UpdateBotStateCommand(ALICE, config.id, {"stop_loss_price": Decimal("97.5")})
+    )
+    assert moved.engine is not None and moved.engine.stop_loss_price == 97.5
+    assert moved.engine.quantity == 0.5  # the position itself unchanged
+    forgotten = await put_state.execute(
+        UpdateBotStateCommand(ALICE, config.id, {"in_position": False})
+    )
+    assert forgotten.filled_position is None
+    assert forgotten.engine is not None and not forgotten.engine.in_position
 
 
 async def test_trades_are_listed_newest_first_with_filters(

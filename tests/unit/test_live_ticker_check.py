@@ -54,7 +54,7 @@ def test_a_crossed_level_closes_the_position_at_the_last_price(
     side: Side, price: float, reason: ExitReason
 ) -> None:
     state = entered(side)
-    after, fill = check_ticker(state, price, 5, 5 * HOUR, RISK)
+    after, fill = check_ticker(state, price, 5, 5 * HOUR, 5 * HOUR, RISK)
     assert fill is not None
     assert (fill.reason, fill.price, fill.index, fill.is_entry) == (reason, price, 5, False)
     assert fill.quantity == state.quantity
@@ -67,7 +67,7 @@ def test_a_crossed_level_closes_the_position_at_the_last_price(
 def test_a_ratcheted_trailing_stop_fires_on_the_ticker() -> None:
     state = entered(Side.LONG)
     ratcheted = replace(state, extreme_price=110.0, trailing_stop_price=106.7)
-    after, fill = check_ticker(ratcheted, 106.5, 7, 7 * HOUR, RISK)
+    after, fill = check_ticker(ratcheted, 106.5, 7, 7 * HOUR, 7 * HOUR, RISK)
     assert fill is not None and fill.reason is ExitReason.TRAILING_STOP
     assert after.side is Side.FLAT
 
@@ -75,12 +75,12 @@ def test_a_ratcheted_trailing_stop_fires_on_the_ticker() -> None:
 @given(price=st.floats(min_value=98.01, max_value=103.99))
 def test_a_price_between_the_levels_changes_nothing(price: float) -> None:
     state = entered(Side.LONG)
-    assert check_ticker(state, price, 3, 3 * HOUR, RISK) == (state, None)
+    assert check_ticker(state, price, 3, 3 * HOUR, 3 * HOUR, RISK) == (state, None)
 
 
 def test_a_flat_bot_has_nothing_to_protect() -> None:
     state = TradingState(cash=10.0)
-    assert check_ticker(state, 1.0, 1, HOUR, RISK) == (state, None)
+    assert check_ticker(state, 1.0, 1, HOUR, HOUR, RISK) == (state, None)
 
 
 def test_rules_that_are_off_never_fire() -> None:
@@ -88,13 +88,13 @@ def test_rules_that_are_off_never_fire() -> None:
     candle = CandleInput(0, 0, 100.0, 100.0, 100.0, 100.0)
     state, _ = open_position(TradingState(cash=1000.0), candle, Side.LONG, bare)
     assert math.isnan(state.stop_loss_price)
-    assert check_ticker(state, 1e-9, 1, HOUR, bare) == (state, None)
-    assert check_ticker(state, 1e9, 1, HOUR, bare) == (state, None)
+    assert check_ticker(state, 1e-9, 1, HOUR, HOUR, bare) == (state, None)
+    assert check_ticker(state, 1e9, 1, HOUR, HOUR, bare) == (state, None)
 
 
 def test_the_candle_of_a_ticker_exit_opens_no_position_at_its_close_but_the_next_does() -> None:
     state = entered(Side.LONG)
-    flat, _ = check_ticker(state, 97.0, 5, 5 * HOUR, RISK)
+    flat, _ = check_ticker(state, 97.0, 5, 5 * HOUR, 5 * HOUR, RISK)
     signal = dict(long_entry=True, entries_allowed=True)
     same = CandleInput(5, 5 * HOUR, 99.0, 99.5, 96.5, 99.0, **signal)
     after_same, fills = step(flat, same, RISK)

@@ -63,7 +63,11 @@ def _domain_error(exc: Exception, retry_after_seconds: int | None) -> DomainErro
         return InsufficientFunds(details=details)
     if isinstance(exc, ccxt.BadSymbol):
         return UnknownSymbol(details=details)
-    if isinstance(exc, ccxt.InvalidOrder | ccxt.OrderNotFound | ccxt.BadRequest):
+    # OperationRejected: the exchange understood and refused (-4061 position side,
+    # -2027 position limit at this leverage): final, like an invalid order.
+    if isinstance(
+        exc, ccxt.InvalidOrder | ccxt.OrderNotFound | ccxt.BadRequest | ccxt.OperationRejected
+    ):
         return OrderRejected(exchange_reason(exc), details=details)
     if isinstance(exc, ccxt.NetworkError):
         return ExchangeUnavailable(details={"reason": type(exc).__name__})

@@ -21,6 +21,7 @@ from domain.errors import DomainError
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance, Wallet
 from domain.exchange.errors import ExchangeUnavailable, UnknownSymbol
+from domain.exchange.fill import OrderFill
 from domain.exchange.market import Market, MarketType
 from domain.exchange.order import Order, OrderRequest, OrderSide, OrderStatus, OrderType
 from domain.exchange.position import ExchangePosition, PositionSide
@@ -30,6 +31,7 @@ from domain.market_data.timeframe import Timeframe
 from domain.ports.exchange_gateway import ExchangeGateway
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class _NoWireDumps(logging.Filter):
@@ -74,7 +76,14 @@ _ERROR_TABLE_BY_PATH = (
     ("/api/", "spot"),
     ("/sapi/", "spot"),
 )
-_STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.FILLED}
+# Anything else ("canceling", or a status ccxt does not know) is not final: asked again.
+_STATUS = {
+    "open": OrderStatus.OPEN,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "expired": OrderStatus.EXPIRED,
+    "rejected": OrderStatus.REJECTED,
+}
 # Used when the exchange does not report a symbol's leverage limit.
 DEFAULT_MAX_LEVERAGE = 125
 
@@ -493,6 +502,63 @@ class CcxtExchangeGateway(ExchangeGateway):
             return None
         return _to_order(raw, market.symbol, market_type, client_order_id)
 
+    async def fetch_order_fills(
+        self, account: ExchangeAccount, market_type: MarketType, symbol: str, order: Order
+    ) -> Sequence[OrderFill]:
+        market = await self.fetch_market(market_type, symbol)
+        ccxt_symbol = await self._ccxt_symbol(market_type, symbol)
+        client = await self._private_client(market_type, account)
+        since = int(order.created_at.timestamp() * 1000) - 60_000
+        raw = await self._read(
+            client,
+            lambda: client.fetch_my_trades(
+                ccxt_symbol, since, None, {"orderId": order.exchange_order_id}
+            ),
+            lambda rows: isinstance(rows, list),
+        )
+        rows = [t for t in raw if str(t.get("order") or "") == order.exchange_order_id]
+        fills = []
+        for t in sorted(rows, key=lambda t: (t.get("timestamp") or 0, str(t.get("id")))):
+            price = _decimal(t.get("price")) or Decimal(0)
+            fee = t.get("fee") or {}
+            cost = _decimal(fee.get("cost")) or Decimal(0)
+            asset = fee.get("currency") or market.quote
+            fills.append(
+                OrderFill(
+                    trade_id=str(t.get("id") or ""),
+                    price=price,
+                    quantity=_decimal(t.get("amount")) or Decimal(0),
+                    fee=cost,
+                    fee_asset=asset,
+                    fee_in_quote=await self._in_quote(cost, asset, market, price),
+                    time=datetime.fromtimestamp(t["timestamp"] / 1000, UTC)
+                    if t.get("timestamp")
+                    else order.created_at,
+                )
+            )
+        return fills
+
+    async def _in_quote(
+        self, amount: Decimal, asset: str, market: Market, price: Decimal
+    ) -> Decimal:
+        """A fee's value in the market's quote: in the coin itself at the fill's price, in a
+        third asset (BNB) at that asset's last price against the quote."""
+        if not amount or asset == market.quote:
+            return amount
+        if asset == market.base:
+            return amount * price
+        try:
+            ticker = await self.fetch_ticker(MarketType.SPOT, f"{asset}{market.quote}")
+        except DomainError:
+            log.warning("no %s%s price to value a fee of %s %s", asset, market.quote, amount, asset)
+            return Decimal(0)
+        return amount * ticker.last
+
+    async def fetch_server_time_ms(self) -> int | None:
+        client = self._public_client(MarketType.FUTURES)
+        value = await self._read(client, lambda: client.fetch_time(), lambda t: bool(t))
+        return int(value)
+
     async def fetch_open_orders(
         self, account: ExchangeAccount, market_type: MarketType, symbol: str | None = None
     ) -> Sequence[Order]:
@@ -596,7 +662,7 @@ def _to_order(
         market_type=market_type,
         side=OrderSide(raw.get("side") or "buy"),
         type=OrderType.LIMIT if raw.get("type") == "limit" else OrderType.MARKET,
-        status=_STATUS.get(raw.get("status") or "", OrderStatus.CANCELED),
+        status=_STATUS.get(raw.get("status") or "", OrderStatus.OPEN),
         amount=_decimal(raw.get("amount")) or Decimal(0),
         filled=_decimal(raw.get("filled")) or Decimal(0),
         price=_decimal(raw.get("price")),

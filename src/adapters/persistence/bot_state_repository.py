@@ -11,7 +11,9 @@ from adapters.persistence.trading_state_codec import decode_trading_state, encod
 from adapters.persistence.types import is_storable_id
 from domain.bots.bot_state import BotState, BotStatus
 from domain.bots.errors import StaleBotState
+from domain.bots.open_position import OpenPosition
 from domain.ports.bot_state_repository import BotStateRepository
+from domain.trading import strategy_state
 
 _STORED_FIELDS = tuple(f.name for f in fields(BotState) if f.name != "id")
 
@@ -69,6 +71,8 @@ def _values(state: BotState) -> dict[str, Any]:
     values = {name: getattr(state, name) for name in _STORED_FIELDS}
     values["status"] = state.status.value
     values["engine"] = encode_trading_state(state.engine)
+    values["signals"] = strategy_state.to_dict(state.signals) if state.signals else None
+    values["filled_position"] = state.filled_position.to_dict() if state.filled_position else None
     return values
 
 
@@ -76,4 +80,8 @@ def _to_bot_state(row: Any) -> BotState:
     values = {name: getattr(row, name) for name in _STORED_FIELDS}
     values["status"] = BotStatus(row.status)
     values["engine"] = decode_trading_state(row.engine)
+    values["signals"] = strategy_state.from_dict(row.signals) if row.signals else None
+    values["filled_position"] = (
+        OpenPosition.from_dict(row.filled_position) if row.filled_position else None
+    )
     return BotState(id=row.id, **values)

@@ -45,8 +45,33 @@ class SqlOrderIntentRepository(OrderIntentRepository):
                 status=intent.status.value,
                 exchange_order_id=intent.exchange_order_id,
                 error=intent.error,
+                sent_at=intent.sent_at,
+                filled_amount=intent.filled_amount,
             )
         )
+
+    async def mark_sent(self, intent: OrderIntent) -> bool:
+        result = await self._session.execute(
+            update(order_intents)
+            .where(
+                order_intents.c.id == intent.id,
+                order_intents.c.status == IntentStatus.PENDING.value,
+            )
+            .values(sent_at=intent.sent_at)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def expire_unsent(self, bot_config_id: int, reason: str) -> int:
+        result = await self._session.execute(
+            update(order_intents)
+            .where(
+                order_intents.c.bot_config_id == bot_config_id,
+                order_intents.c.status == IntentStatus.PENDING.value,
+                order_intents.c.sent_at.is_(None),
+            )
+            .values(status=IntentStatus.EXPIRED.value, error=reason[:500])
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def _by_client_id(self, client_order_id: str) -> OrderIntent | None:
         row = (
@@ -74,6 +99,8 @@ def _values(intent: OrderIntent) -> dict[str, Any]:
         "exchange_order_id": intent.exchange_order_id,
         "error": intent.error,
         "created_at": intent.created_at,
+        "sent_at": intent.sent_at,
+        "filled_amount": intent.filled_amount,
     }
 
 
@@ -95,4 +122,6 @@ def _to_intent(row: Any) -> OrderIntent:
         exchange_order_id=row.exchange_order_id,
         error=row.error,
         created_at=row.created_at,
+        sent_at=row.sent_at,
+        filled_amount=row.filled_amount,
     )

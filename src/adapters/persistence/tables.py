@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from adapters.persistence.types import Money, UTCDateTime
@@ -204,6 +205,12 @@ bot_states = Table(
     Column("engine", JSON, nullable=True),
     Column("series_start_ms", BigInteger, nullable=True),
     Column("last_candle_ms", BigInteger, nullable=True),
+    Column("signals", JSON, nullable=True),
+    Column("filled_position", JSON, nullable=True),
+    Column("reconciled_at", UTCDateTime, nullable=True),
+    Column("funds_transferred", Boolean, nullable=False, server_default=false()),
+    Column("exit_retry_reason", String(32), nullable=True),
+    Column("exit_attempts", Integer, nullable=False, server_default="0"),
     # Optimistic concurrency: every write checks and bumps it (worker vs API).
     Column("version", Integer, nullable=False, server_default="0"),
     # Worker scheduling: when the bot is next due (market time, ms) and who holds it.
@@ -335,6 +342,8 @@ order_intents = Table(
     Column("exchange_order_id", String(64), nullable=True),
     Column("error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("filled_amount", Money, nullable=True),
     Index("ix_order_intents_status", "status", "bot_config_id"),
 )
 

@@ -118,8 +118,25 @@ class UpdateBotConfig:
         updated = config.with_changes(command.changes, state.is_active, self._clock.now())
         if {"symbol", "position_type", "leverage", "api_key_id"} & set(command.changes):
             await _check_references(self._uow, self._exchange, updated)
+        fresh = config.changes_what_is_traded(updated)
+        if fresh and state.in_position:
+            raise BotIsRunning(
+                "The bot holds a position: close it (or set in_position to false) before "
+                "changing what the bot trades",
+                details={"fields": fresh},
+            )
+        indicators = config.changes_indicators(updated)
         async with self._uow:
             await self._uow.bot_configs.update(updated)
+            if fresh or indicators:
+                # Its engine, indicators and series belonged to the old settings.
+                stored = await self._uow.bot_states.get(command.user_id, command.config_id)
+                if stored is not None:
+                    if fresh:
+                        stored.start_fresh()
+                    else:
+                        stored.signals = None
+                    await self._uow.bot_states.update(stored)
             await self._uow.commit()
         return updated
 

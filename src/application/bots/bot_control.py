@@ -106,6 +106,10 @@ class ChangeBotStatus:
             now = self._clock.now()
             if target is BotStatus.STOPPED:
                 state.stop(now)
+                # A decision not yet sent is not sent after a stop (nor on the next start).
+                await self._uow.order_intents.expire_unsent(
+                    bot_config_id, "withdrawn: the bot was stopped"
+                )
             elif target is BotStatus.PAUSED:
                 state.pause(now)
             else:
@@ -162,10 +166,11 @@ class UpdateBotState:
                     details={"fields": sorted(changes)},
                 )
             now = self._clock.now()
-            for name, value in changes.items():
-                setattr(state, name, value)
-            if changes.get("in_position") is False:
-                state.forget_position()
+            if changes:
+                config = await self._uow.bot_configs.get(command.user_id, command.bot_config_id)
+                if config is None:
+                    raise BotStateNotFound()
+                state.correct(changes, config.risk_params(), config.initial_capital)
             if target is not None and BotStatus(target) is not state.status:
                 if BotStatus(target) is BotStatus.PENDING:
                     await ensure_can_start(self._uow, state, self._requires_api_key)

@@ -96,7 +96,8 @@ class BotWorker:
             evaluation = await self._evaluate_bot().execute(
                 bot.user_id, bot.bot_config_id, reconcile=bot not in self._reconciled
             )
-            self._reconciled.add(bot)
+            if evaluation is not None and evaluation.reconciled:
+                self._reconciled.add(bot)
             next_due = evaluation.next_due_ms if evaluation is not None else None
             if evaluation is not None:
                 _log_evaluation(self.owner, bot, evaluation)

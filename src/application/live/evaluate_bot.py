@@ -1,35 +1,38 @@
-"""Evaluate one live bot: settle what a crash may have left, decide on the new closed
-candles with the backtest's own code, record the orders, then send them."""
+"""Evaluate one live bot: settle what is pending, check the exchange agrees, advance the
+engine over the candles closed since, and act on the newest one only.
+
+The pieces: `IntentSettler` (pending intents), `Reconciler` (position and open orders
+against the exchange), `domain.trading.live` (the decisions), `OrderSender` (an order
+and its outcome), `OutcomeRecorder` (the trade from the fills, the position, the engine).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
-from decimal import Decimal
+from typing import Any, TypeVar
 
 from application.api_keys.exchange_account import decrypt_account
-from application.live.holdings import position_mismatch, sellable_amount
+from application.live.bot_halts import BotHalts, explain
+from application.live.exchange_time import ExchangeTime
+from application.live.futures_setup import FuturesSetup
+from application.live.intent_settler import IntentSettler
+from application.live.order_sender import TRANSIENT, OrderSender
+from application.live.outcome_recorder import OutcomeRecorder
+from application.live.reconciler import RECONCILE_EVERY, Reconciler
 from application.market_data.ensure_candles import EnsureCandles
 from domain.api_keys.api_key import ApiKey
 from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import ACTIVE_STATUSES, BotState, BotStatus
 from domain.bots.errors import StaleBotState
-from domain.bots.order_intent import OrderIntent, client_order_id
+from domain.bots.order_intent import OrderIntent
 from domain.bots.schedule import next_due_ms
-from domain.bots.trade import Trade, TradeSide
 from domain.errors import DomainError
-from domain.events import bot_error, bot_state_changed, trade_filled
+from domain.events import bot_state_changed
 from domain.exchange.account import ExchangeAccount
-from domain.exchange.balance import Wallet
-from domain.exchange.errors import (
-    ExchangeRateLimited,
-    ExchangeUnavailable,
-    InsufficientFunds,
-    InvalidCredentials,
-)
-from domain.exchange.market import MarketType
-from domain.exchange.order import Order, OrderRequest, OrderSide, OrderStatus, OrderType
+from domain.exchange.errors import InvalidCredentials
+from domain.exchange.market import Market
 from domain.market_data.timeframe import Timeframe
 from domain.ports.candle_store import CandleKey, CandleStore
 from domain.ports.clock import Clock
@@ -37,14 +40,28 @@ from domain.ports.event_bus import EventBus
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.secret_vault import SecretVault
 from domain.ports.unit_of_work import UnitOfWork
-from domain.trading.live import LiveProgress, advance, check_ticker
-from domain.trading.risk_engine import Fill, Side, TradingState
-from domain.trading.risk_params import RiskParams
+from domain.trading.live import LiveProgress, advance, check_ticker, retry_exit
+from domain.trading.risk_engine import ExitReason, TradingState
+from domain.trading.strategy_state import StrategyState, initial_state, signals_over
 
-# Errors that stop the bot: retrying cannot help until the user acts.
-_STOPPING = (InvalidCredentials, InsufficientFunds)
-# Errors after which the order's fate is unknown or worth retrying: keep the intent.
-_RETRYABLE = (ExchangeUnavailable, ExchangeRateLimited)
+# An order whose outcome is not known yet is asked for again this soon (market time).
+UNSETTLED_RETRY_MS = 10_000
+# A refused exit is tried again after this long, doubling up to the cap (market time).
+EXIT_RETRY_MS = 30_000
+EXIT_RETRY_CAP_MS = 900_000
+
+
+# Candles an evaluation steps through on the event loop; a longer backlog (a restart
+# after days) is stepped in a thread so leases keep being renewed meanwhile.
+INLINE_CANDLES = 256
+
+T = TypeVar("T")
+
+
+async def _off_the_loop_if_long(count: int, work: Callable[..., T], *args: Any) -> T:
+    if count <= INLINE_CANDLES:
+        return work(*args)
+    return await asyncio.to_thread(work, *args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,27 +73,8 @@ class Evaluation:
     # The closed candles this evaluation processed: open times in (after_ms, through_ms].
     after_ms: int | None = None
     through_ms: int | None = None
-
-
-def _decimal(value: float) -> Decimal:
-    # float() first: engine values read from numpy arrays are numpy floats.
-    return Decimal(repr(float(value)))
-
-
-def _explain(exc: DomainError) -> str:
-    """The error for a bot's last_error_message: ours, and the exchange's own words."""
-    details = exc.details if isinstance(exc.details, dict) else {}
-    if details.get("reason"):
-        return f"{exc.message}: {details['reason']}"
-    if "needed" in details and "available" in details:
-        return f"{exc.message}: needed {details['needed']}, available {details['available']}"
-    return exc.message
-
-
-def _adopt(state: BotState, fresh: BotState) -> None:
-    """Make `state` the stored copy `fresh` (same object, so callers see the update)."""
-    for name in BotState.__dataclass_fields__:
-        setattr(state, name, getattr(fresh, name))
+    reconciled: bool = False  # the position and open orders were checked with the exchange
+    unsettled: bool = False  # an order's outcome is not known yet: asked again soon
 
 
 def paper_account(user_id: int) -> ExchangeAccount:
@@ -99,6 +97,7 @@ class EvaluateBot:
         requires_api_key: bool,
         history_candles: int = 300,
         checkpoint: Callable[[str], None] | None = None,
+        exchange_time: ExchangeTime | None = None,
     ) -> None:
         self._uow = uow
         self._exchange = exchange
@@ -113,15 +112,23 @@ class EvaluateBot:
         # Called at the points where a crash matters most (crash-safety tests kill the
         # process there): "intents_committed", "order_sent".
         self._checkpoint = checkpoint or (lambda _point: None)
+        self._time = exchange_time or ExchangeTime(exchange, clock)
+        self._halts = BotHalts(uow, events, clock)
+        self._sender = OrderSender(uow, exchange, clock, self._checkpoint)
+        self._recorder = OutcomeRecorder(uow, events, clock, self._halts)
+        self._settler = IntentSettler(uow, exchange, clock, self._sender, self._recorder)
+        self._reconciler = Reconciler(uow, exchange)
+        self._futures = FuturesSetup(uow, exchange, self._halts)
 
     async def execute(
         self, user_id: int, bot_config_id: int, reconcile: bool = False
     ) -> Evaluation | None:
-        """Evaluate the bot once. `reconcile` (a worker's first look at the bot) also
-        checks the bot's position against the exchange before it may trade again."""
+        """Evaluate the bot once. `reconcile` (a worker's first look at the bot) checks
+        the bot against the exchange even if it was checked a moment ago."""
         async with self._uow:
             config = await self._uow.bot_configs.get(user_id, bot_config_id)
             state = await self._uow.bot_states.get(user_id, bot_config_id)
+            user = await self._uow.users.get(user_id)
             api_key = (
                 await self._uow.api_keys.get(user_id, config.api_key_id)
                 if config is not None and config.api_key_id is not None
@@ -129,63 +136,102 @@ class EvaluateBot:
             )
         if config is None or state is None or not state.is_active:
             return None
+        if user is None or not user.is_active:
+            await self._halts.stop(state, "The user's account is deactivated")
+            return Evaluation(state.status, 0, 0)
         evaluation = await self._evaluate(config, state, api_key, reconcile)
         if evaluation.status not in ACTIVE_STATUSES:
             return evaluation
         now_ms = int(self._clock.now().timestamp() * 1000)
         step = Timeframe(config.timeframe).milliseconds
         due = next_due_ms(now_ms, step, config.check_interval_seconds)
+        if evaluation.unsettled:
+            due = min(due, now_ms + UNSETTLED_RETRY_MS)
+        if state.exit_retry_reason is not None:
+            backoff = EXIT_RETRY_MS * 2 ** max(0, state.exit_attempts - 1)
+            due = min(due, now_ms + min(backoff, EXIT_RETRY_CAP_MS))
         return replace(evaluation, next_due_ms=due)
 
     async def _evaluate(
         self, config: BotConfig, state: BotState, api_key: ApiKey | None, reconcile: bool
     ) -> Evaluation:
-        user_id, bot_config_id = config.user_id, state.bot_config_id
         assert config.id is not None
         if api_key is not None:
             account = decrypt_account(self._vault, api_key)
         elif self._requires_api_key:
-            await self._stop(state, "A valid API key is needed to trade")
+            await self._halts.stop(state, "A valid API key is needed to trade")
             return Evaluation(state.status, 0, 0)
         else:
-            account = paper_account(user_id)
-        filled, settled = await self._settle(account, config, state)
-        if settled and reconcile and state.is_active:
-            await self._reconcile_position(account, config, state)
-        if not state.is_active or not settled:
-            # An order whose fate is unknown comes first: no new decision until it is known.
-            return Evaluation(state.status, 0, filled)
+            account = paper_account(config.user_id)
+        try:
+            market = await self._exchange.fetch_market(config.market_type, config.symbol)
+        except TRANSIENT:
+            return Evaluation(state.status, 0, 0)
+        except DomainError as exc:
+            await self._halts.stop(state, explain(exc))
+            return Evaluation(state.status, 0, 0)
         timeframe = Timeframe(config.timeframe)
         step = timeframe.milliseconds
-        now_ms = int(self._clock.now().timestamp() * 1000)
-        newest_closed = (now_ms // step) * step - step
-        if state.series_start_ms is None:
-            if not await self._prepare(account, config, state):
-                return Evaluation(state.status, 0, filled)
-            state.series_start_ms = newest_closed - self._history * step
-            # The history only seeds the indicators; trading starts with the next candle.
-            state.last_candle_ms = newest_closed if self._history > 0 else None
-        key = CandleKey(self._exchange_id, config.market_type, config.symbol, timeframe)
         try:
-            await self._ensure.execute(key, state.series_start_ms, newest_closed + step - 1)
+            filled, settled = await self._settler.settle(account, config, state, market, step)
+        except InvalidCredentials as exc:
+            await self._halts.stop(state, explain(exc))
+            return Evaluation(state.status, 0, 0)
+        if not state.is_active or not settled:
+            # An order whose fate is unknown comes first: no new decision until it is known.
+            return Evaluation(state.status, 0, filled, unsettled=not settled)
+        reconciled = await self._reconcile(account, config, state, market, reconcile)
+        if reconciled is None:
+            return Evaluation(state.status, 0, filled)
+        now_ms = await self._time.now_ms()
+        newest_closed = (now_ms // step) * step - step
+        key = CandleKey(self._exchange_id, config.market_type, config.symbol, timeframe)
+        if state.series_start_ms is None:
+            if not await self._futures.prepare(account, config, state):
+                return Evaluation(state.status, 0, filled)
+            return await self._seed(config, state, key, newest_closed, now_ms, filled, reconciled)
+        first = (state.last_candle_ms + step) if state.last_candle_ms is not None else None
+        start = first if first is not None else state.series_start_ms
+        # Indicators not carried yet (a row from before, or periods changed) are computed
+        # once over the bot's series, which must then be there from its start.
+        needed_from = start if state.signals is not None else state.series_start_ms
+        try:
+            await self._ensure.execute(key, needed_from, newest_closed + step - 1, now_ms=now_ms)
         except DomainError as exc:
             return await self._failed_read(state, exc, filled)
-        series = await self._candles.read(key, state.series_start_ms, newest_closed)
+        signals = state.signals
+        if signals is None:
+            signals = await self._signals_through(config, key, state)
+        new_candles = await self._candles.read(key, start, newest_closed)
         risk = config.risk_params()
+        state.adopt_engine_position(risk)
         engine = state.engine or TradingState(cash=float(config.initial_capital))
         seen = state.last_candle_ms
-        progress = advance(
-            engine, series, config.strategy, config.strategy_params(), risk, state.last_candle_ms
+        progress = await _off_the_loop_if_long(
+            len(new_candles),
+            advance,
+            engine,
+            signals,
+            new_candles,
+            config.strategy,
+            config.strategy_params(),
+            risk,
+            state.last_candle_ms,
+            now_ms,
         )
         forming_ms = newest_closed + step
+        # The decision's candle (the newest one processed; the forming one between closes).
+        decided_ms = progress.last_open_ms if progress.last_open_ms is not None else newest_closed
         if not progress.fills and progress.state.in_position:
-            progress = await self._check_ticker(config, progress, len(series), forming_ms, risk)
-        times = [int(t) for t in series.open_time_ms] + [forming_ms]
-        intents = [
-            self._intent(config, fill, times[fill.index], n)
-            for n, fill in enumerate(progress.fills)
-        ]
+            progress, ticker_exit = await self._between_closes(
+                config, state, progress, forming_ms, now_ms
+            )
+            if ticker_exit:
+                decided_ms = forming_ms
+        intents = self._intents(config, state, progress, decided_ms)
         now = self._clock.now()
+        if reconciled:
+            state.reconciled_at = now
         try:
             async with self._uow:
                 changed = state.record_progress(progress, risk, now)
@@ -197,228 +243,180 @@ class EvaluateBot:
             # The user stopped, paused or edited the bot meanwhile: nothing was stored
             # and nothing is sent; the next evaluation decides on the new state.
             async with self._uow:
-                fresh = await self._uow.bot_states.get(user_id, bot_config_id)
+                fresh = await self._uow.bot_states.get(config.user_id, config.id)
             status = fresh.status if fresh is not None else BotStatus.STOPPED
             return Evaluation(status, 0, filled)
         if intents:
             self._checkpoint("intents_committed")
         if changed is not None:
-            await self._events.publish(bot_state_changed(user_id, config.id, changed.value))
+            await self._events.publish(bot_state_changed(config.user_id, config.id, changed.value))
+        unsettled = False
         for intent in intents:
             if not state.is_active:
                 break
-            filled += await self._send(account, config, state, intent)
+            outcome = await self._sender.send(account, market, intent)
+            recorded = await self._recorder.record(config, state, intent, outcome)
+            filled += recorded.filled
+            unsettled = unsettled or not outcome.known
         return Evaluation(
-            state.status, len(intents), filled, after_ms=seen, through_ms=progress.last_open_ms
+            state.status,
+            len(intents),
+            filled,
+            after_ms=seen,
+            through_ms=progress.last_open_ms,
+            reconciled=reconciled,
+            unsettled=unsettled,
         )
 
-    async def _check_ticker(
+    async def _reconcile(
+        self,
+        account: ExchangeAccount,
+        config: BotConfig,
+        state: BotState,
+        market: Market,
+        asked: bool,
+    ) -> bool | None:
+        """Whether the bot was checked against the exchange now (True), not due (False),
+        or disagrees with it and was paused (None)."""
+        now = self._clock.now()
+        due = asked or state.reconciled_at is None or now - state.reconciled_at >= RECONCILE_EVERY
+        if not due:
+            return False
+        try:
+            difference = await self._reconciler.difference(account, config, state, market)
+        except TRANSIENT:
+            return False  # unknown for now: checked again at the next evaluation
+        except DomainError as exc:
+            await self._halts.stop(state, explain(exc))
+            return None
+        if difference is not None:
+            await self._halts.pause(
+                state,
+                f"Reconciliation with the exchange: {difference}. Check the account; "
+                "correct the position (PUT /bot-states) or close it, then start the bot again",
+            )
+            return None
+        return True
+
+    async def _seed(
         self,
         config: BotConfig,
+        state: BotState,
+        key: CandleKey,
+        newest_closed: int,
+        now_ms: int,
+        filled: int,
+        reconciled: bool,
+    ) -> Evaluation:
+        """A fresh start: the history only seeds the indicators; trading starts with the
+        next candle."""
+        assert config.id is not None
+        step = key.timeframe.milliseconds
+        start = newest_closed - self._history * step
+        try:
+            await self._ensure.execute(key, start, newest_closed + step - 1, now_ms=now_ms)
+        except DomainError as exc:
+            return await self._failed_read(state, exc, filled)
+        history = await self._candles.read(key, start, newest_closed) if self._history else None
+        engine = state.engine or TradingState(cash=float(config.initial_capital))
+        signals = initial_state()
+        last = None
+        if history is not None:
+            seeded = await _off_the_loop_if_long(
+                len(history),
+                advance,
+                engine,
+                signals,
+                history,
+                config.strategy,
+                config.strategy_params(),
+                config.risk_params(),
+                None,
+                now_ms,
+                False,
+            )
+            engine, signals = seeded.state, seeded.signals
+            last = newest_closed
+        progress = LiveProgress(engine, signals, [], last)
+        now = self._clock.now()
+        state.series_start_ms = start
+        if reconciled:
+            state.reconciled_at = now
+        try:
+            async with self._uow:
+                changed = state.record_progress(progress, config.risk_params(), now)
+                await self._uow.bot_states.update(state)
+                await self._uow.commit()
+        except StaleBotState:
+            return Evaluation(BotStatus.STOPPED, 0, filled)
+        if changed is not None:
+            await self._events.publish(bot_state_changed(config.user_id, config.id, changed.value))
+        return Evaluation(state.status, 0, filled, reconciled=reconciled)
+
+    async def _signals_through(
+        self, config: BotConfig, key: CandleKey, state: BotState
+    ) -> StrategyState:
+        """Indicators for a bot stored before they were carried: computed once over its
+        series so far."""
+        assert state.series_start_ms is not None
+        if state.last_candle_ms is None:
+            return initial_state()
+        series = await self._candles.read(key, state.series_start_ms, state.last_candle_ms)
+        signals, _ = await _off_the_loop_if_long(
+            len(series), signals_over, series.close, config.strategy, config.strategy_params()
+        )
+        return signals
+
+    async def _between_closes(
+        self,
+        config: BotConfig,
+        state: BotState,
         progress: LiveProgress,
-        index: int,
-        open_ms: int,
-        risk: RiskParams,
-    ) -> LiveProgress:
-        """Between candle closes, protect the open position against the last price."""
+        forming_ms: int,
+        now_ms: int,
+    ) -> tuple[LiveProgress, bool]:
+        """Between candle closes: the open position against the last price (its levels,
+        or an exit the exchange refused before, tried again)."""
         try:
             ticker = await self._exchange.fetch_ticker(config.market_type, config.symbol)
         except DomainError:
-            return progress  # no price now: the candle close still applies the rules
-        state, fill = check_ticker(progress.state, float(ticker.last), index, open_ms, risk)
+            return progress, False  # no price now: the candle close still applies the rules
+        risk = config.risk_params()
+        index = progress.signals.count
+        price = float(ticker.last)
+        engine, fill = check_ticker(progress.state, price, index, forming_ms, now_ms, risk)
+        if fill is None and state.exit_retry_reason is not None:
+            reason = ExitReason(state.exit_retry_reason)
+            engine, fill = retry_exit(
+                progress.state, price, index, forming_ms, now_ms, reason, risk
+            )
         if fill is None:
-            return progress
-        return LiveProgress(state, [fill], progress.last_open_ms)
+            return progress, False
+        return replace(progress, state=engine, fills=[fill]), True
 
-    async def _prepare(self, account: ExchangeAccount, config: BotConfig, state: BotState) -> bool:
-        """Before a futures bot's first trade: its leverage, and the transfer it asks for."""
-        if config.market_type is not MarketType.FUTURES:
-            return True
-        try:
-            if config.auto_transfer_funds and config.transfer_amount:
-                await self._exchange.transfer(
-                    account, "USDT", config.transfer_amount, Wallet.SPOT, Wallet.FUTURES
-                )
-            await self._exchange.set_leverage(account, config.symbol, config.leverage)
-        except _STOPPING as exc:
-            await self._stop(state, _explain(exc))
-            return False
-        except DomainError:
-            return False  # try again at the next evaluation
-        return True
-
-    def _intent(self, config: BotConfig, fill: Fill, candle_ms: int, sequence: int) -> OrderIntent:
+    def _intents(
+        self, config: BotConfig, state: BotState, progress: LiveProgress, decided_ms: int
+    ) -> list[OrderIntent]:
         assert config.id is not None
-        buying = (fill.side is Side.LONG) == fill.is_entry
-        return OrderIntent(
-            user_id=config.user_id,
-            bot_config_id=config.id,
-            client_order_id=client_order_id(config.id, candle_ms, sequence),
-            symbol=config.symbol,
-            market_type=config.market_type,
-            side=OrderSide.BUY if buying else OrderSide.SELL,
-            amount=_decimal(fill.quantity),
-            reduce_only=not fill.is_entry and config.market_type is MarketType.FUTURES,
-            reason="entry" if fill.is_entry else (fill.reason.value if fill.reason else "exit"),
-            candle_open_ms=candle_ms,
-            created_at=self._clock.now(),
-            pnl=None if fill.is_entry else _decimal(fill.pnl),
-        )
-
-    async def _settle(
-        self, account: ExchangeAccount, config: BotConfig, state: BotState
-    ) -> tuple[int, bool]:
-        """Intents a crash left pending: found on the exchange → recorded; never sent →
-        sent now (same client order id, so never twice). Returns (orders filled, whether
-        every pending intent is now settled)."""
-        async with self._uow:
-            pending = await self._uow.order_intents.pending(config.id)
-        filled = 0
-        for intent in pending:
-            try:
-                order = await self._exchange.fetch_order_by_client_id(
-                    account, intent.market_type, intent.symbol, intent.client_order_id
-                )
-            except _RETRYABLE:
-                return filled, False
-            if order is None:
-                filled += await self._send(account, config, state, intent)
-            elif order.status is OrderStatus.FILLED:
-                await self._record(config, intent, order)
-                filled += 1
-            if not state.is_active:
-                break
-        async with self._uow:
-            left = await self._uow.order_intents.pending(config.id)
-        return filled, not left
-
-    async def _send(
-        self, account: ExchangeAccount, config: BotConfig, state: BotState, intent: OrderIntent
-    ) -> int:
-        try:
-            amount = await sellable_amount(self._exchange, account, intent)
-            request = OrderRequest(
-                symbol=intent.symbol,
-                market_type=intent.market_type,
-                side=intent.side,
-                type=OrderType.MARKET,
-                amount=amount,
-                client_order_id=intent.client_order_id,
-                reduce_only=intent.reduce_only,
-            )
-            order = await self._exchange.create_order(account, request)
-        except _RETRYABLE:
-            return 0  # stays pending; settled at the next evaluation
-        except _STOPPING as exc:
-            reason = f"{_explain(exc)} (sending {intent.side.value} {intent.symbol})"
-            await self._fail(intent, reason)
-            await self._stop(state, reason)
-            return 0
-        except DomainError as exc:
-            await self._fail(intent, exc.message)
-            await self._events.publish(bot_error(config.user_id, intent.bot_config_id, exc.message))
-            return 0
-        self._checkpoint("order_sent")
-        if order.status is not OrderStatus.FILLED:
-            return 0
-        await self._record(config, intent, order)
-        return 1
-
-    async def _record(self, config: BotConfig, intent: OrderIntent, order: Order) -> None:
-        price = order.average_price or order.price or Decimal(0)
-        trade = Trade(
-            user_id=config.user_id,
-            bot_config_id=intent.bot_config_id,
-            symbol=intent.symbol,
-            side=TradeSide.BUY if intent.side is OrderSide.BUY else TradeSide.SELL,
-            order_type=OrderType.MARKET.value,
-            price=price if price > 0 else Decimal("1e-18"),
-            quantity_filled=order.filled,
-            quote_quantity_filled=order.filled * price,
-            timestamp=order.created_at,
-            binance_order_id=order.exchange_order_id,
-            commission_amount=order.fee,
-            commission_asset=order.fee_asset or None,
-            pnl=intent.pnl,
-            realized_pnl=intent.pnl,
-        )
-        intent.filled(order.exchange_order_id)
-        async with self._uow:
-            trade = await self._uow.trades.add(trade)
-            await self._uow.order_intents.update(intent)
-            await self._uow.commit()
-        await self._events.publish(
-            trade_filled(
-                config.user_id,
-                intent.bot_config_id,
-                {
-                    "trade_id": trade.id,
-                    "side": trade.side.value,
-                    "price": float(trade.price),
-                    "quantity": float(trade.quantity_filled),
-                    "reason": intent.reason,
-                },
-            )
-        )
-
-    async def _fail(self, intent: OrderIntent, message: str) -> None:
-        intent.failed(message)
-        async with self._uow:
-            await self._uow.order_intents.update(intent)
-            await self._uow.commit()
-
-    async def _stop(self, state: BotState, message: str) -> None:
-        now: datetime = self._clock.now()
-        for _ in range(5):
-            state.stop_with_error(message, now)
-            try:
-                async with self._uow:
-                    await self._uow.bot_states.update(state)
-                    await self._uow.commit()
-                break
-            except StaleBotState:
-                async with self._uow:
-                    fresh = await self._uow.bot_states.get(state.user_id, state.bot_config_id)
-                if fresh is None:
-                    return
-                _adopt(state, fresh)
-        await self._events.publish(bot_error(state.user_id, state.bot_config_id, message))
-        await self._events.publish(
-            bot_state_changed(state.user_id, state.bot_config_id, BotStatus.STOPPED.value)
-        )
-
-    async def _reconcile_position(
-        self, account: ExchangeAccount, config: BotConfig, state: BotState
-    ) -> None:
-        """Before trading again after a restart: the position the bot believes in must
-        be on the exchange (a futures position of that side and size; for spot, at least
-        that much of the base asset). A mismatch (closed by hand, liquidated) stops the
-        bot with the difference in its error, rather than trade on a wrong belief."""
-        engine = state.engine
-        if engine is None or not engine.in_position:
-            return  # a position the bot did not open is not the bot's to manage
-        expected_side = "long" if engine.side is Side.LONG else "short"
-        expected = _decimal(engine.quantity)
-        try:
-            found = await position_mismatch(
-                self._exchange, account, config, expected_side, expected
-            )
-        except _STOPPING as exc:
-            await self._stop(state, _explain(exc))
-            return
-        except DomainError:
-            return  # unknown for now: checked again when a worker next takes the bot
-        if found is not None:
-            await self._stop(
-                state,
-                f"Position mismatch on {config.symbol}: the bot holds {expected_side} "
-                f"{expected} but the exchange shows {found}; check the account, set "
-                "in_position to false if the position is gone, and start the bot again",
-            )
+        now = self._clock.now()
+        retry = state.exit_retry_reason is not None
+        intents = []
+        for n, fill in enumerate(progress.fills):
+            # A retried exit needs an id of its own: the refused one was used.
+            sequence = 100 + state.exit_attempts if retry and not fill.is_entry else n
+            intent = OrderIntent.for_decision(
+                config.user_id, config.id, config.symbol, config.market_type, fill,
+                decided_ms, sequence, now,
+            )  # fmt: skip
+            held = state.filled_position
+            if not fill.is_entry and held is not None and held.side is fill.side:
+                intent.amount = held.quantity  # sell what was filled, not the engine's float
+            intents.append(intent)
+        return intents
 
     async def _failed_read(self, state: BotState, exc: DomainError, filled: int) -> Evaluation:
-        if isinstance(exc, _STOPPING):
-            await self._stop(state, _explain(exc))
-        else:
-            await self._events.publish(bot_error(state.user_id, state.bot_config_id, exc.message))
+        if isinstance(exc, InvalidCredentials):
+            await self._halts.stop(state, explain(exc))
+        elif not isinstance(exc, TRANSIENT):
+            await self._halts.alert(state, explain(exc))
         return Evaluation(state.status, 0, filled)

@@ -25,10 +25,17 @@ class EnsureCandles:
         self._clock = clock
 
     async def execute(
-        self, key: CandleKey, start_ms: int, end_ms: int, progress: Progress | None = None
+        self,
+        key: CandleKey,
+        start_ms: int,
+        end_ms: int,
+        progress: Progress | None = None,
+        now_ms: int | None = None,
     ) -> int:
+        """`now_ms`: the exchange's time when known (a live bot), else our clock's."""
         step = key.timeframe.milliseconds
-        now_ms = int(self._clock.now().timestamp() * 1000)
+        if now_ms is None:
+            now_ms = int(self._clock.now().timestamp() * 1000)
         # The newest candle that has closed opened at least one interval ago.
         end_ms = min(end_ms, (now_ms // step) * step - 1)
         if end_ms < start_ms:

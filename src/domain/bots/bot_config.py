@@ -28,6 +28,28 @@ MAX_CHECK_INTERVAL = 86_400
 
 # Changing these while a bot runs would change a live position's rules or market
 # under it; everything else (risk limits, sizing of the next entry, name) is safe.
+FRESH_START_FIELDS = frozenset(
+    {
+        "symbol",
+        "timeframe",
+        "position_type",
+        "leverage",
+        "initial_capital",
+        "strategy",
+    }
+)
+# Their change makes the carried indicators wrong: they are computed again once.
+INDICATOR_FIELDS = frozenset(
+    {
+        "ema_fast",
+        "ema_slow",
+        "rsi_period",
+        "ema_period",
+        "custom_ema_fast",
+        "custom_ema_slow",
+        "custom_rsi_period",
+    }
+)
 UNSAFE_WHILE_RUNNING = frozenset(
     {
         "symbol",
@@ -195,6 +217,16 @@ class BotConfig:
                 details={"fields": blocked},
             )
         return replace(self, **effective, updated_at=now)
+
+    def changes_what_is_traded(self, updated: BotConfig) -> list[str]:
+        """The fields whose change makes a stopped bot start fresh (engine state and
+        series reset): what it trades, on what candles, with which rules and capital."""
+        return sorted(
+            name for name in FRESH_START_FIELDS if getattr(self, name) != getattr(updated, name)
+        )
+
+    def changes_indicators(self, updated: BotConfig) -> bool:
+        return any(getattr(self, name) != getattr(updated, name) for name in INDICATOR_FIELDS)
 
     def strategy_params(self) -> StrategyParams:
         if self.strategy == StrategyName.CUSTOM:

@@ -24,9 +24,13 @@ class OrderType(StrEnum):
 
 
 class OrderStatus(StrEnum):
+    """OPEN: still working (partly filled when `filled` > 0); the others are final."""
+
     OPEN = "open"
     FILLED = "filled"
     CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
 
 
 class InvalidOrderRequest(InvalidInput):
@@ -75,3 +79,8 @@ class Order:
     fee: Decimal
     fee_asset: str
     created_at: datetime
+
+    @property
+    def is_done(self) -> bool:
+        """The exchange will not fill any more of it."""
+        return self.status is not OrderStatus.OPEN

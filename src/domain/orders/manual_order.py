@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from domain.bots.trade import Trade, TradeSide
 from domain.exchange.market import MarketType
-from domain.exchange.order import Order, OrderSide, OrderType
+from domain.exchange.order import Order, OrderSide, OrderStatus, OrderType
 from domain.orders.idempotency_key import IdempotencyKey
 from domain.orders.order_ticket import OrderTicket
 
@@ -29,9 +29,21 @@ class ManualOrderStatus(StrEnum):
     OPEN = "open"
     FILLED = "filled"
     CANCELED = "canceled"
+    EXPIRED = "expired"
 
 
-PLACED = frozenset({ManualOrderStatus.OPEN, ManualOrderStatus.FILLED, ManualOrderStatus.CANCELED})
+PLACED = frozenset(
+    {
+        ManualOrderStatus.OPEN,
+        ManualOrderStatus.FILLED,
+        ManualOrderStatus.CANCELED,
+        ManualOrderStatus.EXPIRED,
+    }
+)
+# Done on the exchange: no more fills will come.
+SETTLED = frozenset(
+    {ManualOrderStatus.FILLED, ManualOrderStatus.CANCELED, ManualOrderStatus.EXPIRED}
+)
 
 
 def manual_client_order_id(user_id: int, key: IdempotencyKey | None, requested_at: datetime) -> str:
@@ -106,6 +118,10 @@ class ManualOrder:
 
     def placed(self, order: Order) -> None:
         """The exchange's answer; the order is settled and no longer leased."""
+        if order.status is OrderStatus.REJECTED:
+            self.rejected()
+            self.exchange_order_id = order.exchange_order_id
+            return
         self.status = ManualOrderStatus(order.status.value)
         self.exchange_order_id = order.exchange_order_id
         self.amount = order.amount
@@ -126,7 +142,7 @@ class ManualOrder:
     def trade(self) -> Trade | None:
         """The fill as the user's trade (of no bot); None while nothing is filled or the
         order still rests on the book (its later fills are not tracked here)."""
-        if self.status not in (ManualOrderStatus.FILLED, ManualOrderStatus.CANCELED):
+        if self.status not in SETTLED:
             return None
         price = self.average_price or self.price
         if not self.filled or self.filled <= 0 or not price or price <= 0:

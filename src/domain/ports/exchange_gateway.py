@@ -6,6 +6,7 @@ from typing import Protocol
 
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance, Wallet
+from domain.exchange.fill import OrderFill
 from domain.exchange.market import Market, MarketType
 from domain.exchange.order import Order, OrderRequest
 from domain.exchange.position import ExchangePosition
@@ -65,6 +66,18 @@ class ExchangeGateway(Protocol):
     async def fetch_order_by_client_id(
         self, account: ExchangeAccount, market_type: MarketType, symbol: str, client_order_id: str
     ) -> Order | None: ...
+
+    async def fetch_order_fills(
+        self, account: ExchangeAccount, market_type: MarketType, symbol: str, order: Order
+    ) -> Sequence[OrderFill]:
+        """The executions of one order (Binance: myTrades by order id), oldest first, each
+        fee valued in the market's quote asset."""
+        ...
+
+    async def fetch_server_time_ms(self) -> int | None:
+        """The exchange's clock (ms), to judge candle closes by it; None when the exchange
+        keeps no clock of its own (the paper exchange runs on ours)."""
+        ...
 
     async def fetch_open_orders(
         self, account: ExchangeAccount, market_type: MarketType, symbol: str | None = None

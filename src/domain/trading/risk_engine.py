@@ -254,15 +254,7 @@ def open_position(
         margin = 0.0
         fee = quantity * price * fee_rate
         liquidation = NAN
-    stop = NAN
-    if params.stop_loss_perc > 0.0:
-        stop = price * (1.0 - side * params.stop_loss_perc / 100.0)
-    target = NAN
-    if params.take_profit_perc > 0.0:
-        target = price * (1.0 + side * params.take_profit_perc / 100.0)
-    trailing = NAN
-    if params.trailing_stop_active and params.trailing_stop_perc > 0.0:
-        trailing = price * (1.0 - side * params.trailing_stop_perc / 100.0)
+    stop, target, trailing = entry_levels(price, side, params)
     # The sizing formulas make margin (or notional) plus fee equal the amount; taking the
     # amount itself keeps an all-in entry at exactly zero cash, never a rounding below.
     new_state = replace(
@@ -283,6 +275,31 @@ def open_position(
         daily_entries=state.daily_entries + 1,
     )
     return new_state, Fill(candle.index, side, True, price, quantity, fee)
+
+
+def entry_levels(price: float, side: Side, params: RiskParams) -> tuple[float, float, float]:
+    """Stop loss, take profit and trailing stop of a position entered at `price`."""
+    stop = NAN
+    if params.stop_loss_perc > 0.0:
+        stop = price * (1.0 - side * params.stop_loss_perc / 100.0)
+    target = NAN
+    if params.take_profit_perc > 0.0:
+        target = price * (1.0 + side * params.take_profit_perc / 100.0)
+    trailing = NAN
+    if params.trailing_stop_active and params.trailing_stop_perc > 0.0:
+        trailing = price * (1.0 - side * params.trailing_stop_perc / 100.0)
+    return stop, target, trailing
+
+
+def daily_limit_reached(daily_pnl: float, day_start_equity: float, params: RiskParams) -> bool:
+    """The day's realised PnL reached the daily target or the daily loss limit."""
+    if params.daily_target_perc > 0.0 and daily_pnl >= day_start_equity * (
+        params.daily_target_perc / 100.0
+    ):
+        return True
+    return params.max_daily_loss_perc > 0.0 and daily_pnl <= -day_start_equity * (
+        params.max_daily_loss_perc / 100.0
+    )
 
 
 def close_position(

@@ -19,6 +19,7 @@ from domain.errors import InvalidInput
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance, Wallet
 from domain.exchange.errors import InsufficientFunds, InvalidCredentials, OrderRejected
+from domain.exchange.fill import OrderFill
 from domain.exchange.market import Market, MarketType
 from domain.exchange.order import Order, OrderRequest, OrderSide, OrderStatus, OrderType
 from domain.exchange.position import ExchangePosition, PositionSide
@@ -161,6 +162,30 @@ class PaperExchange(ExchangeGateway):
             await self._match_open_orders(books)
             order = await books.order_by_client_id(market_type, client_order_id)
         return order if order is not None and order.symbol == symbol else None
+
+    async def fetch_order_fills(
+        self, account: ExchangeAccount, market_type: MarketType, symbol: str, order: Order
+    ) -> Sequence[OrderFill]:
+        """A paper order fills in one execution, its fee charged in the settlement asset."""
+        async with self._books(account) as books:
+            stored = await books.order_by_client_id(market_type, order.client_order_id)
+        if stored is None or stored.filled <= 0:
+            return []
+        price = stored.average_price or stored.price or ZERO
+        return [
+            OrderFill(
+                trade_id=stored.exchange_order_id,
+                price=price,
+                quantity=stored.filled,
+                fee=stored.fee,
+                fee_asset=stored.fee_asset,
+                fee_in_quote=stored.fee,
+                time=stored.created_at,
+            )
+        ]
+
+    async def fetch_server_time_ms(self) -> int | None:
+        return None
 
     async def fetch_open_orders(
         self, account: ExchangeAccount, market_type: MarketType, symbol: str | None = None
@@ -309,8 +334,10 @@ class PaperExchange(ExchangeGateway):
         leverage = await books.leverage(market.symbol) or 1
         remaining = order.amount
         wallet_delta = ZERO
+        closing_done = ZERO
         if position is not None and position.side is not side:
             closing = min(remaining, position.amount)
+            closing_done = closing
             direction = 1 if position.side is PositionSide.LONG else -1
             pnl = (price - position.entry_price) * closing * direction
             released = position.margin * closing / position.amount
@@ -325,7 +352,8 @@ class PaperExchange(ExchangeGateway):
             if remaining == order.amount:
                 raise OrderRejected("reduce-only order would not reduce a position")
             remaining = ZERO
-        filled = order.amount - remaining
+        # What closed plus what opens: a reduce-only order fills only what it closed.
+        filled = closing_done if reduce_only else order.amount
         fee = filled * price * self._settings.futures_fee_rate
         if remaining > 0:
             margin = remaining * price / leverage

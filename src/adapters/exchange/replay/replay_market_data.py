@@ -12,6 +12,7 @@ from adapters.exchange.replay.replay_clock import ReplayClock
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance, Wallet
 from domain.exchange.errors import ExchangeUnavailable, UnknownSymbol
+from domain.exchange.fill import OrderFill
 from domain.exchange.market import Market, MarketType
 from domain.exchange.order import Order, OrderRequest
 from domain.exchange.position import ExchangePosition
@@ -144,6 +145,14 @@ class ReplayMarketData(ExchangeGateway):
         self, account: ExchangeAccount, market_type: MarketType, symbol: str, client_order_id: str
     ) -> Order | None:
         raise _no_accounts()
+
+    async def fetch_order_fills(
+        self, account: ExchangeAccount, market_type: MarketType, symbol: str, order: Order
+    ) -> Sequence[OrderFill]:
+        raise _no_accounts()
+
+    async def fetch_server_time_ms(self) -> int | None:
+        return None
 
     async def fetch_open_orders(
         self, account: ExchangeAccount, market_type: MarketType, symbol: str | None = None
