@@ -210,10 +210,15 @@ def _paper_settings(settings: Settings) -> PaperSettings:
 
 def _worker_settings(settings: Settings) -> WorkerSettings:
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    poll = settings.worker_poll_seconds
+    if settings.exchange == "paper" and settings.paper_feed == "replay":
+        # Only the newest closed candle decides: a fast replay is looked at every 30
+        # replayed seconds, so that no candle's decision is skipped between two looks.
+        poll = min(poll, max(0.02, 30.0 / settings.paper_replay_speed))
     return WorkerSettings(
         owner=owner[:64],
         lease_seconds=settings.worker_lease_seconds,
-        poll_seconds=settings.worker_poll_seconds,
+        poll_seconds=poll,
         concurrency=settings.worker_concurrency,
     )
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.live_replay import write_candles
 from tests.integration.test_live_server import TRADEBOT, clean_env, running_server
@@ -85,3 +86,17 @@ def test_offline_walkthrough_register_paper_key_bot_and_live_trades(tmp_path: Pa
         assert len(runs - {None}) >= 2, "the state changes as replayed candles close"
         assert {t["bot_config_id"] for t in trades} == {bot_id}
         assert trades[-1]["side"] == "BUY"  # newest first: the first trade was an entry
+        # Every round trip reconciles to the cent with its own prices and fees.
+        ordered = sorted(trades, key=lambda t: (str(t["timestamp"]), int(str(t["id"]))))
+        for buy, sell in zip(ordered[::2], ordered[1::2], strict=False):
+            assert (buy["side"], sell["side"]) == ("BUY", "SELL")
+            for trade in (buy, sell):
+                notional = float(str(trade["price"])) * float(str(trade["quantity_filled"]))
+                assert float(str(trade["quote_quantity_filled"])) == pytest.approx(
+                    notional, abs=0.005
+                )
+            own = (
+                float(str(sell["quote_quantity_filled"])) - float(str(sell["commission_amount"]))
+                - float(str(buy["quote_quantity_filled"])) - float(str(buy["commission_amount"]))
+            )  # fmt: skip
+            assert float(str(sell["pnl"])) == pytest.approx(own, abs=0.005)
