@@ -1,6 +1,6 @@
 """live execution on the exchange's truth: indicator state, the filled position,
 reconciliation time, once-per-start transfer, exit retries; when an intent was sent and
-how much of it filled
+how much of it filled; the key a manual order was sent with
 
 Revision ID: 0011
 Revises: 0010
@@ -35,9 +35,15 @@ def upgrade() -> None:
     with op.batch_alter_table("order_intents") as batch:
         batch.add_column(sa.Column("sent_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("filled_amount", Money(), nullable=True))
+    with op.batch_alter_table("manual_orders") as batch:
+        batch.add_column(sa.Column("api_key_id", sa.Integer(), nullable=True))
+    op.create_index("ix_manual_orders_status", "manual_orders", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_manual_orders_status", table_name="manual_orders")
+    with op.batch_alter_table("manual_orders") as batch:
+        batch.drop_column("api_key_id")
     with op.batch_alter_table("order_intents") as batch:
         batch.drop_column("filled_amount")
         batch.drop_column("sent_at")

@@ -77,6 +77,7 @@ from application.health.count_bots import CountBotsByStatus
 from application.live.bot_worker import BotWorker, WorkerSettings
 from application.live.evaluate_bot import EvaluateBot
 from application.live.exchange_time import ExchangeTime
+from application.orders.follow_manual_orders import FollowManualOrders
 from application.market_data.ensure_candles import EnsureCandles
 from application.market_data.import_candles import ImportCandles
 from application.market_data.list_symbols import ListSymbols
@@ -388,6 +389,15 @@ class Container(containers.DeclarativeContainer):
         checkpoint=providers.Singleton(failpoints),
         exchange_time=exchange_time,
     )
+    follow_manual_orders = providers.Factory(
+        FollowManualOrders,
+        uow=uow,
+        exchange=exchange,
+        vault=vault,
+        events=event_bus,
+        clock=clock,
+        requires_api_key=requires_api_key,
+    )
     bot_leases = providers.Singleton(SqlBotLeases, session_factory)
     bot_worker = providers.Factory(
         BotWorker,
@@ -397,6 +407,7 @@ class Container(containers.DeclarativeContainer):
         wall_clock=clock,
         settings=providers.Callable(_worker_settings, settings),
         before_tick=providers.Callable(_anchoring, market_clock),
+        follow_orders=follow_manual_orders.provider,
     )
     list_symbols = providers.Factory(ListSymbols, exchange=exchange)
     price_feed = providers.Singleton(

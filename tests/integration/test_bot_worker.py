@@ -19,8 +19,8 @@ from sqlalchemy import select
 from adapters.persistence.tables import order_intents
 from adapters.rate_limit.limits_rate_limiter import DisabledRateLimiter
 from adapters.security.argon2_hasher import fast_test_hasher
+from application.api_keys.exchange_account import paper_account
 from application.live.bot_worker import BotWorker
-from application.live.evaluate_bot import paper_account
 from domain.bots.bot_state import BotStatus
 from domain.exchange.market import MarketType
 from domain.exchange.order import OrderRequest, OrderSide, OrderType

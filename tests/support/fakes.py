@@ -401,12 +401,25 @@ class InMemoryManualOrderRepository(ManualOrderRepository):
     async def complete(self, order: ManualOrder) -> bool:
         assert order.id is not None
         row = self._rows[order.id]
-        if row.status not in (ManualOrderStatus.PENDING, ManualOrderStatus.REJECTED):
+        if row.status not in (
+            ManualOrderStatus.PENDING,
+            ManualOrderStatus.REJECTED,
+            ManualOrderStatus.OPEN,
+        ):
             return False
         stored = copy.deepcopy(order)
         stored.idempotency_key = row.idempotency_key
         self._rows[order.id] = stored
         return True
+
+    async def unsettled(self, now: datetime, limit: int) -> list[ManualOrder]:
+        rows = [
+            r
+            for _, r in sorted(self._rows.items())
+            if r.status is ManualOrderStatus.OPEN
+            or (r.status is ManualOrderStatus.PENDING and not r.is_leased(now))
+        ]
+        return copy.deepcopy(rows[:limit])
 
     async def reject(self, order: ManualOrder) -> None:
         assert order.id is not None

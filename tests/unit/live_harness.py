@@ -12,7 +12,8 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from adapters.vault.fernet_vault import FernetVault
-from application.live.evaluate_bot import EvaluateBot, Evaluation, paper_account
+from application.api_keys.exchange_account import paper_account
+from application.live.evaluate_bot import EvaluateBot, Evaluation
 from application.live.exchange_time import ExchangeTime
 from application.market_data.ensure_candles import EnsureCandles
 from domain.bots.bot_config import BotConfig

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.vault.fernet_vault import FernetVault
-from application.live.evaluate_bot import paper_account
+from application.api_keys.exchange_account import paper_account
 from application.orders.place_manual_order import (
     IdempotencySettings,
     PlaceManualOrder,

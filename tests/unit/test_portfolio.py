@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.vault.fernet_vault import FernetVault
-from application.live.evaluate_bot import paper_account
+from application.api_keys.exchange_account import paper_account
 from application.portfolio.get_portfolio import GetPortfolio
 from domain.api_keys.api_key import ApiKey
 from domain.api_keys.errors import ApiKeyNotFound

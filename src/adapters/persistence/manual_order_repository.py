@@ -16,6 +16,7 @@ from domain.ports.manual_order_repository import ManualOrderRepository
 
 _PENDING = ManualOrderStatus.PENDING.value
 _REJECTED = ManualOrderStatus.REJECTED.value
+_OPEN = ManualOrderStatus.OPEN.value
 
 
 class SqlManualOrderRepository(ManualOrderRepository):
@@ -93,7 +94,7 @@ class SqlManualOrderRepository(ManualOrderRepository):
             update(manual_orders)
             .where(
                 manual_orders.c.id == order.id,
-                manual_orders.c.status.in_((_PENDING, _REJECTED)),
+                manual_orders.c.status.in_((_PENDING, _REJECTED, _OPEN)),
             )
             .values(
                 status=order.status.value,
@@ -109,6 +110,23 @@ class SqlManualOrderRepository(ManualOrderRepository):
             )
         )
         return changed == 1
+
+    async def unsettled(self, now: datetime, limit: int) -> list[ManualOrder]:
+        rows = await self._session.execute(
+            select(manual_orders)
+            .where(
+                or_(
+                    manual_orders.c.status == _OPEN,
+                    (manual_orders.c.status == _PENDING)
+                    & or_(
+                        manual_orders.c.lease_until.is_(None), manual_orders.c.lease_until <= now
+                    ),
+                )
+            )
+            .order_by(manual_orders.c.id)
+            .limit(limit)
+        )
+        return [_to_order(row) for row in rows]
 
     async def reject(self, order: ManualOrder) -> None:
         await self._session.execute(
@@ -143,6 +161,7 @@ def _values(order: ManualOrder) -> dict[str, Any]:
         "fee_asset": order.fee_asset,
         "requested_at": order.requested_at,
         "placed_at": order.placed_at,
+        "api_key_id": order.api_key_id,
     }
 
 
@@ -168,4 +187,5 @@ def _to_order(row: Any) -> ManualOrder:
         fee=row.fee,
         fee_asset=row.fee_asset,
         placed_at=row.placed_at,
+        api_key_id=row.api_key_id,
     )

@@ -372,7 +372,10 @@ manual_orders = Table(
     Column("fee_asset", String(32), nullable=True),
     Column("requested_at", UTCDateTime, nullable=False),
     Column("placed_at", UTCDateTime, nullable=True),
+    Column("api_key_id", Integer, nullable=True),
     UniqueConstraint("user_id", "idempotency_key", name="uq_manual_orders_idempotency_key"),
+    # The follower's scan: orders still resting, and pending ones a crash may have left.
+    Index("ix_manual_orders_status", "status"),
 )
 
 # Parameter optimisation jobs (POST /backtest/optimize). The request and the top-N results

@@ -22,3 +22,9 @@ def decrypt_account(vault: SecretVault, api_key: ApiKey) -> ExchangeAccount:
         api_key=vault.decrypt(api_key.encrypted_api_key),
         api_secret=vault.decrypt(api_key.encrypted_secret),
     )
+
+
+def paper_account(user_id: int) -> ExchangeAccount:
+    """The paper exchange's account for a user without a stored key."""
+    name = f"paperuser{user_id:08d}"
+    return ExchangeAccount(user_id=user_id, api_key=name, api_secret=name)

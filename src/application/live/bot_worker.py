@@ -8,8 +8,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from application.live.evaluate_bot import EvaluateBot, Evaluation
+from application.orders.follow_manual_orders import FollowManualOrders
 from domain.ports.bot_leases import BotLeases, BotRef
 from domain.ports.clock import Clock
 
@@ -17,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # After an unexpected failure a bot is tried again this much later (market time).
 RETRY_MS = 30_000
+# How often the worker follows manual orders still resting (or left pending by a crash).
+FOLLOW_ORDERS_EVERY = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class BotWorker:
         wall_clock: Clock,
         settings: WorkerSettings,
         before_tick: Callable[[], Awaitable[None]] | None = None,
+        follow_orders: Callable[[], FollowManualOrders] | None = None,
     ) -> None:
         self._leases = leases
         self._evaluate_bot = evaluate_bot
@@ -43,6 +48,8 @@ class BotWorker:
         self._wall = wall_clock
         self._settings = settings
         self._before_tick = before_tick
+        self._follow_orders = follow_orders
+        self._followed_at: datetime | None = None
         self._reconciled: set[BotRef] = set()
         self._held: set[BotRef] = set()
         self._stop = asyncio.Event()
@@ -73,6 +80,7 @@ class BotWorker:
         """Evaluate every bot due now; returns how many were evaluated."""
         if self._before_tick is not None:
             await self._before_tick()
+        await self._follow_manual_orders()
         evaluated = 0
         while not self._stop.is_set():
             now_ms = int(self._market.now().timestamp() * 1000)
@@ -89,6 +97,18 @@ class BotWorker:
             await asyncio.gather(*(self._evaluate(bot) for bot in batch))
             evaluated += len(batch)
         return evaluated
+
+    async def _follow_manual_orders(self) -> None:
+        now = self._wall.now()
+        if self._follow_orders is None or (
+            self._followed_at is not None and now - self._followed_at < FOLLOW_ORDERS_EVERY
+        ):
+            return
+        self._followed_at = now
+        try:
+            await self._follow_orders().execute()
+        except Exception:
+            log.exception("following manual orders failed; trying again")
 
     async def _evaluate(self, bot: BotRef) -> None:
         next_due: int | None

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from application.api_keys.exchange_account import decrypt_account
+from application.api_keys.exchange_account import decrypt_account, paper_account
 from application.live.bot_halts import BotHalts, explain
 from application.live.exchange_time import ExchangeTime
 from application.live.futures_setup import FuturesSetup
@@ -75,12 +75,6 @@ class Evaluation:
     through_ms: int | None = None
     reconciled: bool = False  # the position and open orders were checked with the exchange
     unsettled: bool = False  # an order's outcome is not known yet: asked again soon
-
-
-def paper_account(user_id: int) -> ExchangeAccount:
-    """The paper exchange's account for a user without a stored key."""
-    name = f"paperuser{user_id:08d}"
-    return ExchangeAccount(user_id=user_id, api_key=name, api_secret=name)
 
 
 class EvaluateBot:

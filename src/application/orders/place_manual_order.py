@@ -7,10 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from application.api_keys.exchange_account import decrypt_account
-from application.live.evaluate_bot import paper_account
+from application.orders.manual_order_records import manual_order_account, record_answer
 from domain.errors import InvalidInput
-from domain.events import trade_filled
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.order import Order, OrderRequest, OrderType
 from domain.orders.errors import IdempotencyKeyReused, RequestInProgress
@@ -103,22 +101,8 @@ class PlaceManualOrder:
         return await self._record(order, placed)
 
     async def _account(self, user_id: int, api_key_id: int | None) -> ExchangeAccount:
-        async with self._uow:
-            if api_key_id is not None:
-                api_key = await self._uow.api_keys.get(user_id, api_key_id)
-            else:
-                api_key = await self._uow.api_keys.get_for_user(user_id)
-        if api_key_id is not None and api_key is None:
-            raise InvalidInput(
-                "Validation failed", details={"api_key_id": ["no such API key of yours"]}
-            )
-        if api_key is not None and api_key.is_valid:
-            return decrypt_account(self._vault, api_key)
-        if api_key_id is None and not self._requires_api_key:
-            return paper_account(user_id)
-        raise InvalidInput(
-            "A valid API key is needed to place orders",
-            details={"api_key_id": ["store a valid API key first"]},
+        return await manual_order_account(
+            self._uow, self._vault, user_id, api_key_id, self._requires_api_key
         )
 
     async def _claim(self, command: PlaceOrderCommand) -> tuple[ManualOrder, bool]:
@@ -188,35 +172,7 @@ class PlaceManualOrder:
         return await self._exchange.create_order(account, request)
 
     async def _record(self, order: ManualOrder, placed: Order) -> ManualOrder:
-        """The exchange's answer and the fill's trade, once: a request that lost a race to
-        record the same order returns what the winner stored."""
-        assert order.id is not None
-        order.placed(placed)
-        trade = order.trade()
-        async with self._uow:
-            if await self._uow.manual_orders.complete(order) and trade is not None:
-                trade = await self._uow.trades.add(trade)
-            else:
-                trade = None
-            stored = await self._uow.manual_orders.get(order.user_id, order.id)
-            await self._uow.commit()
-        assert stored is not None
-        if trade is not None:
-            await self._events.publish(
-                trade_filled(
-                    order.user_id,
-                    None,
-                    {
-                        "trade_id": trade.id,
-                        "order_id": order.id,
-                        "side": trade.side.value,
-                        "price": float(trade.price),
-                        "quantity": float(trade.quantity_filled),
-                        "reason": "manual",
-                    },
-                )
-            )
-        return stored
+        return await record_answer(self._uow, self._events, order, placed)
 
     async def _reject(self, order: ManualOrder) -> None:
         order.rejected()

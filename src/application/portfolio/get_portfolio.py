@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from application.api_keys.exchange_account import decrypt_account
+from application.api_keys.exchange_account import decrypt_account, paper_account
 from application.api_keys.manage_api_key import BALANCE_CURRENCY
-from application.live.evaluate_bot import paper_account
 from domain.api_keys.api_key import ApiKey
 from domain.api_keys.errors import ApiKeyNotFound
 from domain.exchange.account import ExchangeAccount

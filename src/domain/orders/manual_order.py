@@ -76,6 +76,8 @@ class ManualOrder:
     fee: Decimal | None = None
     fee_asset: str | None = None
     placed_at: datetime | None = None
+    # The key it was sent with (None: the user's key, or the paper account).
+    api_key_id: int | None = None
     id: int | None = None
 
     @classmethod
@@ -98,6 +100,7 @@ class ManualOrder:
             requested_at=now,
             idempotency_key=key.value if key is not None else None,
             lease_until=lease_until,
+            api_key_id=ticket.api_key_id,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -112,6 +115,11 @@ class ManualOrder:
 
     def is_for(self, ticket: OrderTicket) -> bool:
         return self.request_hash == ticket.fingerprint()
+
+    @property
+    def is_settled(self) -> bool:
+        """Done on the exchange: no more fills will come."""
+        return self.status in SETTLED
 
     def is_leased(self, now: datetime) -> bool:
         return self.lease_until is not None and self.lease_until > now

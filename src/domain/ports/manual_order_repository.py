@@ -34,7 +34,13 @@ class ManualOrderRepository(Protocol):
         ...
 
     async def complete(self, order: ManualOrder) -> bool:
-        """Store the exchange's answer; False when another request stored it first."""
+        """Store the exchange's answer over a pending, rejected or open record; False when
+        another request (or follower) stored a final answer first."""
+        ...
+
+    async def unsettled(self, now: datetime, limit: int) -> list[ManualOrder]:
+        """Every user's orders still open on the exchange, and pending ones whose request
+        lease ran out (a crash between send and store), oldest first."""
         ...
 
     async def reject(self, order: ManualOrder) -> None:
