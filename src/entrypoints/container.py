@@ -77,11 +77,11 @@ from application.health.count_bots import CountBotsByStatus
 from application.live.bot_worker import BotWorker, WorkerSettings
 from application.live.evaluate_bot import EvaluateBot
 from application.live.exchange_time import ExchangeTime
-from application.orders.follow_manual_orders import FollowManualOrders
 from application.market_data.ensure_candles import EnsureCandles
 from application.market_data.import_candles import ImportCandles
 from application.market_data.list_symbols import ListSymbols
 from application.market_data.price_feed import PriceFeed
+from application.orders.follow_manual_orders import FollowManualOrders
 from application.orders.place_manual_order import PlaceManualOrder
 from application.portfolio.get_portfolio import GetPortfolio
 from application.trades.trades import GetTrade, ListTrades, RecordTrade
