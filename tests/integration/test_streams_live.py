@@ -6,6 +6,7 @@ and the in-process worker moves the bots."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from tests.integration import exchange_fixtures
 from tests.integration.binance_stub import BinanceStub
 from tests.integration.live_replay import migrate_and_import, running_servers
 from tests.integration.sse_client import SseReader
-from tests.integration.test_live_server import LiveServer, clean_env, running_server
+from tests.integration.test_live_server import TRADEBOT, LiveServer, clean_env, running_server
 from tests.support.servers import RedisServer
 
 binance_stub = exchange_fixtures.binance_stub
@@ -234,3 +235,42 @@ async def test_two_price_listeners_on_one_symbol_make_one_upstream_poll_stream(
 
 def ticker_requests(stub: BinanceStub) -> list[Any]:
     return [r for r in stub.requests if "ticker" in r.path]
+
+
+async def test_deactivating_a_user_ends_their_open_streams_within_seconds(
+    server: LiveServer,
+) -> None:
+    ws_url = server.base_url.replace("http://", "ws://") + "/api/v1/ws"
+    email = "leaving@example.com"
+    async with (
+        httpx.AsyncClient(base_url=server.base_url, timeout=20) as http,
+        aiohttp.ClientSession() as session,
+    ):
+        headers = await sign_up(http, email)
+        async with (
+            http.stream("GET", "/api/v1/stream/events", headers=headers) as sse,
+            session.ws_connect(ws_url, headers=headers) as ws,
+        ):
+            reader = SseReader(sse)
+            assert await reader.next_frame(5) == {"comment": "keep-alive"}
+            deactivated = await asyncio.to_thread(
+                subprocess.run,
+                [str(TRADEBOT), "users", "deactivate", email],
+                env=server.env, capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            assert deactivated.returncode == 0, deactivated.stderr
+            started = time.monotonic()
+            closed = await ws.receive(timeout=10)
+            assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 4401)
+            assert await stream_ends(reader)
+            assert time.monotonic() - started < 8
+
+
+async def stream_ends(reader: SseReader) -> bool:
+    """True when the server ends the stream (its last frames read first)."""
+    try:
+        for _ in range(50):
+            await reader.next_frame(10)
+    except StopAsyncIteration:
+        return True
+    return False

@@ -51,3 +51,15 @@ class AuthenticateStream:
         if user is None or not user.is_active:
             raise StreamAuthenticationFailed()
         return user
+
+    async def still_allowed(self, user: User) -> bool:
+        """An open stream may go on: its user is still active and has not reset their
+        password (which revokes every token) since the stream opened."""
+        assert user.id is not None
+        async with self._uow:
+            current = await self._uow.users.get(user.id)
+        return (
+            current is not None
+            and current.is_active
+            and current.token_version == user.token_version
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypeVar
 
@@ -31,6 +32,8 @@ T = TypeVar("T")
 # 1013 = try again later (the client fell too far behind and was dropped).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 1013
+# How often an open stream checks that its user is still active and not revoked.
+RECHECK_SECONDS = 5.0
 
 
 Ticket = Annotated[
@@ -99,15 +102,41 @@ async def _with_keepalives(
             await close()
 
 
+class _Revocation:
+    """Asks at most every RECHECK_SECONDS (or the keep-alive, if shorter) whether the
+    stream's user may still listen: deactivated or reset users' streams end."""
+
+    def __init__(self, access: AuthenticateStream, user: User, every: float) -> None:
+        self._access = access
+        self._user = user
+        self._every = every
+        self._checked = time.monotonic()
+
+    async def revoked(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked < self._every:
+            return False
+        self._checked = now
+        return not await self._access.still_allowed(self._user)
+
+
 async def _sse_messages(
-    events: AsyncIterator[DeliveredEvent], keepalive_seconds: float
+    events: AsyncIterator[DeliveredEvent], keepalive_seconds: float, revocation: _Revocation
 ) -> AsyncIterator[ServerSentEventMessage]:
     """Each event with its id; a comment line whenever nothing happened for a while, so
-    proxies keep the connection open. Ends when the bus drops a too-slow client."""
-    async for event in _with_keepalives(events, keepalive_seconds):
+    proxies keep the connection open. Ends when the bus drops a too-slow client, or when
+    the user is deactivated or their tokens revoked."""
+    wait = min(keepalive_seconds, RECHECK_SECONDS)
+    quiet_since = time.monotonic()
+    async for event in _with_keepalives(events, wait):
+        if await revocation.revoked():
+            return
         if event is None:
-            yield KEEP_ALIVE
+            if time.monotonic() - quiet_since >= keepalive_seconds - 1e-3:
+                quiet_since = time.monotonic()
+                yield KEEP_ALIVE
         else:
+            quiet_since = time.monotonic()
             data = msgspec.json.encode(_wire(event)).decode()
             yield ServerSentEventMessage(data=data, event=event.type, id=event.id)
 
@@ -181,7 +210,8 @@ class StreamController(Controller):
         assert user.id is not None
         events = container.event_bus().subscribe(user.id, _after_id(last_event_id))
         keepalive = container.settings().stream_keepalive_seconds
-        return ServerSentEvent(_sse_messages(events, keepalive))
+        revocation = _Revocation(stream_access, user, min(keepalive, RECHECK_SECONDS))
+        return ServerSentEvent(_sse_messages(events, keepalive, revocation))
 
     @get(
         "/stream/prices",
@@ -231,7 +261,9 @@ class StreamController(Controller):
             user.id, _after_id(socket.query_params.get("last_event_id"))
         )
         sending = asyncio.Lock()
-        forward = asyncio.create_task(self._forward(socket, events, sending))
+        every = min(container.settings().stream_keepalive_seconds, RECHECK_SECONDS)
+        revocation = _Revocation(stream_access, user, every)
+        forward = asyncio.create_task(self._forward(socket, events, sending, revocation, every))
         try:
             while True:
                 message = await socket.receive_json()
@@ -253,9 +285,16 @@ class StreamController(Controller):
         socket: WebSocket[Any, Any, Any],
         events: AsyncIterator[DeliveredEvent],
         sending: asyncio.Lock,
+        revocation: _Revocation,
+        every: float,
     ) -> None:
-        async for event in events:
-            async with sending:
-                await socket.send_json(_wire(event))
+        async for event in _with_keepalives(events, every):
+            if await revocation.revoked():
+                with contextlib.suppress(Exception):
+                    await socket.close(code=CLOSE_UNAUTHENTICATED, reason="session revoked")
+                return
+            if event is not None:
+                async with sending:
+                    await socket.send_json(_wire(event))
         with contextlib.suppress(Exception):
             await socket.close(code=CLOSE_TOO_SLOW, reason="too slow: reconnect with last_event_id")
