@@ -51,6 +51,8 @@ class IntentSettler:
         assert config.id is not None
         async with self._uow:
             pending = await self._uow.order_intents.pending(config.id)
+        if not pending:
+            return 0, True
         filled = 0
         for intent in pending:
             outcome = await self._outcome(account, market, intent, candle_ms)
