@@ -172,3 +172,32 @@ async def test_an_open_order_that_is_not_the_bots_pauses_a_futures_bot(
     state = await live.state(bot_id)
     assert state["status"] == "paused"
     assert "is not the bot's" in state["last_error_message"]
+
+
+@SQLITE
+async def test_an_order_still_working_holds_decisions_back_until_it_is_done(live: Live) -> None:
+    bot_id = await live.start_bot(**BOT)
+    entry, _ = await first_round_trip(live, bot_id)
+    await live.run(range(entry))
+    live.stub.script_orders(OrderOutcome.rest("0.5"))  # PARTIALLY_FILLED, still working
+
+    await live.close(entry)
+
+    [intent] = await live.intents(bot_id)
+    assert intent.status == "pending"
+    assert await live.stored_trades() == []
+    await live.later(seconds=15)  # asked again: still working, nothing new decided
+    assert [i.status for i in await live.intents(bot_id)] == ["pending"]
+    assert len(live.stub.requests_to("/api/v3/order", "POST")) == 1
+
+    live.stub.complete_order(intent.client_order_id)
+    await live.later(seconds=15)
+
+    [order] = live.stub.orders(KEY)
+    [filled] = await live.intents(bot_id)
+    assert (filled.status, filled.filled_amount) == ("filled", order.executed_qty)
+    [trade] = await live.stored_trades()
+    assert trade.quantity_filled == order.executed_qty
+    quote = sum((Decimal(f["price"]) * Decimal(f["qty"]) for f in order.fills), Decimal(0))
+    assert trade.quote_quantity_filled == quote
+    assert (await live.state(bot_id))["in_position"] is True
