@@ -380,7 +380,9 @@ class EvaluateBot:
         price = float(ticker.last)
         engine, fill = check_ticker(progress.state, price, index, forming_ms, now_ms, risk)
         if fill is None and state.exit_retry_reason is not None:
-            reason = ExitReason(state.exit_retry_reason)
+            known = {r.value for r in ExitReason}
+            retried = state.exit_retry_reason
+            reason = ExitReason(retried) if retried in known else ExitReason.SIGNAL
             engine, fill = retry_exit(
                 progress.state, price, index, forming_ms, now_ms, reason, risk
             )
