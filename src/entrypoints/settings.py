@@ -1,4 +1,4 @@
-"""Configuration from TRADEBOT_* environment variables, validated once at start (SPEC §2)."""
+"""Configuration from TRADEBOT_* environment variables, validated once at start."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Alice owns one resource of each kind (and a second, started bot); Bob owns his own. For
 every operation with an id (a path or query parameter, or a `..._id` field of the body),
 Bob sending one of Alice's ids gets exactly what he gets for an id nobody has: the same
-status and the same body, a 404 for a path id (SPEC §3). Alice's resources read the same
+status and the same body, a 404 for a path id. Alice's resources read the same
 afterwards. Routes come from the schema, so a new id route is swept without changing this
 test; an id whose resource this test cannot create fails it.
 """

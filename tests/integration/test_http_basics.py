@@ -1,4 +1,4 @@
-"""HTTP conventions of SPEC §3: envelope, request ids, CORS, audit log, health, OpenAPI."""
+"""HTTP conventions: envelope, request ids, CORS, audit log, health, OpenAPI."""
 
 from __future__ import annotations
 

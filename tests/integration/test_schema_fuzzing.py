@@ -66,7 +66,7 @@ class CandlelessExchange(FakeExchange):
 def error_envelope(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Any
 ) -> None:
-    """SPEC §3: every 4xx/5xx, Litestar's own included, is the one envelope."""
+    """Every 4xx/5xx, Litestar's own included, is the one envelope."""
     if response.status_code < 400:
         return
     try:
@@ -83,7 +83,7 @@ def error_envelope(
 def nothing_internal_leaks(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Any
 ) -> None:
-    """SPEC §3: no stack trace and no SQL reach a client (a marker the request itself
+    """No stack trace and no SQL reach a client (a marker the request itself
     carried may be echoed back by a validation message)."""
     if response.status_code < 400:
         return

@@ -1,4 +1,4 @@
-"""The bot state machine of SPEC §4:
+"""The bot state machine:
 
 stopped -> pending -> running <-> waiting
 running | waiting -> paused -> pending
@@ -19,9 +19,9 @@ from domain.bots.errors import IllegalTransition
 from domain.errors import Conflict
 
 S = BotStatus
-# The edges SPEC §4 draws, written out independently of the code. "any -> stopped" is read
-# as every other state; stopping a stopped bot is the no-op `stop()` (not a transition).
-SPEC_EDGES: frozenset[tuple[BotStatus, BotStatus]] = frozenset(
+# The edges of the documented state machine, written out independently of the code.
+# "any -> stopped" is read as every other state; stopping a stopped bot is the no-op `stop()` (not a transition).
+DOCUMENTED_EDGES: frozenset[tuple[BotStatus, BotStatus]] = frozenset(
     {
         (S.STOPPED, S.PENDING),
         (S.PENDING, S.RUNNING),
@@ -43,7 +43,7 @@ def new_bot() -> BotState:
 
 def test_the_code_allows_exactly_the_transitions_of_the_spec() -> None:
     code_edges = {(a, b) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets}
-    assert code_edges == SPEC_EDGES
+    assert code_edges == DOCUMENTED_EDGES
 
 
 def test_the_states_reachable_from_stopped_are_exactly_the_five() -> None:
@@ -160,16 +160,16 @@ def test_any_command_sequence_follows_the_spec_or_raises_leaving_the_state_uncha
             else:
                 getattr(bot, name)(now)
         except IllegalTransition:
-            assert (before, wanted) not in SPEC_EDGES
+            assert (before, wanted) not in DOCUMENTED_EDGES
             assert (bot.status, bot.last_updated_at) == (before, stamp)
         else:
-            assert (before, wanted) in SPEC_EDGES
+            assert (before, wanted) in DOCUMENTED_EDGES
             assert (bot.status, bot.last_updated_at) == (wanted, now)
         assert bot.is_active is (bot.status in ACTIVE)
 
 
 class BotStateMachine(RuleBasedStateMachine):
-    """Random commands against a real BotState and a model of SPEC §4."""
+    """Random commands against a real BotState and a model of the documented state machine."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -184,7 +184,7 @@ class BotStateMachine(RuleBasedStateMachine):
     def _attempt(self, target: BotStatus, action: str) -> None:
         now = self._tick()
         stamp = self.bot.last_updated_at
-        allowed = (self.model, target) in SPEC_EDGES
+        allowed = (self.model, target) in DOCUMENTED_EDGES
         if allowed:
             if action == "transition":
                 self.bot.transition(target, now)

@@ -1,4 +1,4 @@
-"""Indicators (SPEC §5): EMA with alpha 2/(n+1) seeded with the first close; Wilder's RSI
+"""Indicators: EMA with alpha 2/(n+1) seeded with the first close; Wilder's RSI
 seeded with the plain mean of the first n changes, defined from index n on; cross_up."""
 
 from __future__ import annotations

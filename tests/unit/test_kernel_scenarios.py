@@ -1,4 +1,4 @@
-"""Hand-computed scenarios through the numba kernel (SPEC §5).
+"""Hand-computed scenarios through the numba kernel.
 
 Every scenario trades the `ema_crossover` strategy with EMA 2/3 (warm-up 3): four flat
 candles at 100, then a close at 110 crosses the fast EMA above the slow one, so a long

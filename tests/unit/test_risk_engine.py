@@ -1,4 +1,4 @@
-"""The risk engine (SPEC §5): hand-computed examples for each rule through `step` and
+"""The risk engine: hand-computed examples for each rule through `step` and
 `simulate`, and invariants over random candle paths.
 
 Example conventions: candles are one hour long (open_time_ms = day * 86_400_000 +

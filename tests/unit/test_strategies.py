@@ -1,4 +1,4 @@
-"""The strategy registry (SPEC §5): hand-computed signals for each of the five strategies.
+"""The strategy registry: hand-computed signals for each of the five strategies.
 
 Periods 3 and 7 give EMA alphas of 0.5 and 0.25, so every EMA below is exact in binary
 and the comments can be checked with pencil and paper.

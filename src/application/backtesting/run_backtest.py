@@ -57,7 +57,7 @@ class RunBacktestCommand:
 
 
 def candle_range_ms(start: date, end: date) -> tuple[int, int]:
-    """From start 00:00 UTC through end 23:59:59.999 UTC (SPEC §4)."""
+    """From start 00:00 UTC through end 23:59:59.999 UTC (whole UTC days)."""
     first = datetime.combine(start, time.min, tzinfo=UTC)
     last = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
     return int(first.timestamp() * 1000), int(last.timestamp() * 1000) - 1

@@ -1,4 +1,4 @@
-"""Start, stop and pause (SPEC §4), and the bot-state routes."""
+"""Start, stop and pause through the bot state machine, and the bot-state routes."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Candle:
-    """One OHLCV bar. Prices are float64: decisions are computed on floats (SPEC §1)."""
+    """One OHLCV bar. Prices are float64: decisions are computed on floats."""
 
     open_time_ms: int
     open: float

@@ -1,5 +1,7 @@
-"""Indicators exactly as SPEC §5 defines them. Plain Python: this is the reference the
-numba kernel is proven equal to, so every operation here has a literal twin there."""
+"""Indicators exactly as the trading rules define them (EMA seeded with the first close,
+Wilder's RSI seeded with the plain mean of the first n changes). Plain Python: this is
+the reference the numba kernel is proven equal to, so every operation here has a literal
+twin there."""
 
 from __future__ import annotations
 

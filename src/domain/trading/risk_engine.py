@@ -1,4 +1,4 @@
-"""The risk engine: one pure step per closed candle (SPEC §5).
+"""The risk engine: one pure step per closed candle.
 
 `step(state, candle, params)` returns the new state and the fills it decided.
 The backtest reference (`simulation.py`) and the live bot call the same

@@ -12,7 +12,7 @@ MAX_LEVERAGE = 125
 
 @dataclass(frozen=True, slots=True)
 class RiskParams:
-    """Everything the risk engine needs, as floats (decisions are float64, SPEC §1).
+    """Everything the risk engine needs, as floats (decisions are computed in float64).
 
     Percentages are in percent (2.5 = 2.5 %); 0 switches an optional rule off.
     Rates (fees, slippage, maintenance margin) are fractions (0.001 = 0.1 %).

@@ -1,4 +1,4 @@
-"""The strategy registry (SPEC §5): what each strategy needs, and its signals.
+"""The strategy registry: what each strategy needs, and its signals.
 
 Signals are computed from closes only, for every candle at once; the risk
 engine decides what to do with them. Shorts mirror longs and are used on

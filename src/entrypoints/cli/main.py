@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # SPEC §2: a .env file in the working directory may set the variables;
+    # A .env file in the working directory may set the variables;
     # the real environment wins over it.
     load_dotenv(Path.cwd() / ".env", override=False)
     try:

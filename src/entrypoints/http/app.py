@@ -47,7 +47,8 @@ HTTP_METRICS = PrometheusConfig(
 
 
 def create_app(container: Container, with_worker: bool = False) -> Litestar:
-    """The API; `with_worker` also runs the bot worker in this process (SPEC §2)."""
+    """The API; `with_worker` also runs the bot worker in this process
+    (the embedded SQLite default)."""
     settings = container.settings()
     stop_worker = asyncio.Event()
     background: list[asyncio.Task[None]] = []

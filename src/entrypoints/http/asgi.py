@@ -19,7 +19,7 @@ def app_factory() -> Litestar:
 
 
 def runs_worker_in_process(settings: Settings) -> bool:
-    """SPEC §2: on the embedded default (SQLite) `tradebot serve` runs the bot worker
+    """On the embedded default (SQLite) `tradebot serve` runs the bot worker
     too; on PostgreSQL `tradebot worker` processes do, unless asked otherwise."""
     if settings.serve_worker == "auto":
         return settings.database_url.startswith("sqlite")

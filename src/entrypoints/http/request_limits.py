@@ -1,4 +1,5 @@
-"""The general request limits (SPEC §3, beyond the seed's login and reset limits).
+"""The general request limits: per user on authenticated routes, per IP elsewhere (beyond
+the seed's login and reset limits).
 
 Every authenticated request counts against its user; every other request counts
 against its client IP, except the health and metrics probes (`opt` key

@@ -12,8 +12,8 @@ from entrypoints.http.errors import error_responses
 
 
 class BotControlController(Controller):
-    """SPEC §4: stopped → pending → running ⇄ waiting, running | waiting → paused → pending,
-    any → stopped. An illegal transition is a 409."""
+    """The bot state machine: stopped → pending → running ⇄ waiting,
+    running | waiting → paused → pending, any → stopped. An illegal transition is a 409."""
 
     path = "/api/v1/bot-configs/{config_id:int}"
     tags = ["Bot configurations"]
