@@ -20,7 +20,8 @@ from domain.errors import Conflict
 
 S = BotStatus
 # The edges of the documented state machine, written out independently of the code.
-# "any -> stopped" is read as every other state; stopping a stopped bot is the no-op `stop()` (not a transition).
+# "any -> stopped" is read as every other state; stopping a stopped bot is the no-op
+# `stop()` (not a transition).
 DOCUMENTED_EDGES: frozenset[tuple[BotStatus, BotStatus]] = frozenset(
     {
         (S.STOPPED, S.PENDING),
