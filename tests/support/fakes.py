@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 from types import TracebackType
@@ -23,6 +23,7 @@ from domain.bots.errors import BotConfigNotFound, StaleBotState
 from domain.bots.order_intent import IntentStatus, OrderIntent
 from domain.bots.trade import Trade
 from domain.errors import RateLimited
+from domain.events import DeliveredEvent, DomainEvent
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.balance import AccountBalance
 from domain.exchange.errors import (
@@ -44,6 +45,7 @@ from domain.ports.bot_config_repository import BotConfigRepository
 from domain.ports.bot_state_repository import BotStateRepository
 from domain.ports.candle_store import CandleKey, CandleStore, StoredSeries
 from domain.ports.clock import Clock
+from domain.ports.event_bus import EventBus
 from domain.ports.exchange_gateway import ExchangeGateway
 from domain.ports.mailer import Mailer, MailMessage
 from domain.ports.manual_order_repository import ManualOrderRepository
@@ -578,6 +580,25 @@ class CountingRateLimiter(RateLimiter):
         self.hits[(rule.name, key)] += 1
         if self.hits[(rule.name, key)] > rule.limit:
             raise RateLimited(retry_after_seconds=rule.period_seconds)
+
+
+class RecordingEventBus(EventBus):
+    """Keeps every published event, in order."""
+
+    def __init__(self) -> None:
+        self.published: list[DomainEvent] = []
+
+    async def publish(self, event: DomainEvent) -> None:
+        self.published.append(event)
+
+    def subscribe(self, user_id: int, after_id: int | None = None) -> AsyncIterator[DeliveredEvent]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [e.data for e in self.published if e.type == kind]
 
 
 class FakeExchange(ExchangeGateway):

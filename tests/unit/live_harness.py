@@ -3,7 +3,7 @@ bot does with the exchange's answers (fills, refusals, partial fills, gaps)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,36 +20,23 @@ from domain.bots.bot_config import BotConfig
 from domain.bots.bot_state import BotState, BotStatus
 from domain.bots.order_intent import OrderIntent
 from domain.bots.trade import Trade
-from domain.events import DeliveredEvent, DomainEvent
 from domain.market_data.candle import Candle
 from domain.market_data.timeframe import Timeframe
 from domain.ports.candle_store import CandleKey
-from domain.ports.event_bus import EventBus
 from domain.users.email import Email
 from domain.users.user import User
-from tests.support.fakes import FakeClock, FakeExchange, FakeUnitOfWork, InMemoryCandleStore
+from tests.support.fakes import (
+    FakeClock,
+    FakeExchange,
+    FakeUnitOfWork,
+    InMemoryCandleStore,
+    RecordingEventBus,
+)
 
 HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 # Flat, then up: ema_crossover 2/3 enters at the close of candle 5 (at 101).
 ENTRY_CLOSES = [100.0] * 5 + [101.0]
-
-
-class RecordingEvents(EventBus):
-    def __init__(self) -> None:
-        self.published: list[DomainEvent] = []
-
-    async def publish(self, event: DomainEvent) -> None:
-        self.published.append(event)
-
-    def subscribe(self, user_id: int, after_id: int | None = None) -> AsyncIterator[DeliveredEvent]:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        return None
-
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        return [e.data for e in self.published if e.type == kind]
 
 
 def candle(i: int, close: float, low: float | None = None, high: float | None = None) -> Candle:
@@ -72,7 +59,7 @@ class LiveBot:
     clock: FakeClock = field(
         default_factory=lambda: FakeClock(datetime.fromtimestamp(T0 / 1000, UTC))
     )
-    events: RecordingEvents = field(default_factory=RecordingEvents)
+    events: RecordingEventBus = field(default_factory=RecordingEventBus)
 
     @classmethod
     async def started(cls, **fields: Any) -> LiveBot:

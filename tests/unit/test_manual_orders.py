@@ -3,7 +3,6 @@ checked before anything is sent, quantity or quote amount, and the Idempotency-K
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,7 +22,6 @@ from application.orders.place_manual_order import (
 from domain.api_keys.api_key import ApiKey
 from domain.bots.trade import TradeSide
 from domain.errors import InvalidInput
-from domain.events import DeliveredEvent, DomainEvent
 from domain.exchange.account import ExchangeAccount
 from domain.exchange.errors import BelowMarketMinimum, ExchangeUnavailable, InsufficientFunds
 from domain.exchange.market import Market, MarketType
@@ -32,8 +30,7 @@ from domain.orders.errors import IdempotencyKeyReused, RequestInProgress
 from domain.orders.idempotency_key import IdempotencyKey
 from domain.orders.manual_order import ManualOrder, ManualOrderStatus
 from domain.orders.order_ticket import OrderTicket
-from domain.ports.event_bus import EventBus
-from tests.support.fakes import FakeClock, FakeExchange, FakeUnitOfWork
+from tests.support.fakes import FakeClock, FakeExchange, FakeUnitOfWork, RecordingEventBus
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 KEY = "UnitKey0123456789abcdef"
@@ -54,20 +51,6 @@ def key(value: str = "order-1") -> IdempotencyKey:
 
 async def no_wait(_seconds: float) -> None:
     return None
-
-
-class RecordingEventBus(EventBus):
-    def __init__(self) -> None:
-        self.published: list[DomainEvent] = []
-
-    async def publish(self, event: DomainEvent) -> None:
-        self.published.append(event)
-
-    def subscribe(self, user_id: int, after_id: int | None = None) -> AsyncIterator[DeliveredEvent]:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        return None
 
 
 class Setup:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -45,17 +45,21 @@ from domain.backtesting.optimization import (
 )
 from domain.backtesting.parameter_grid import GridTooLarge, ValueRange
 from domain.errors import InvalidInput
-from domain.events import DeliveredEvent, DomainEvent
 from domain.exchange.market import MarketType
 from domain.market_data.candle import Candle
 from domain.market_data.timeframe import Timeframe
 from domain.ports.candle_store import CandleKey
-from domain.ports.event_bus import EventBus
 from domain.ports.parameter_sweep import ParameterSweep, SweepOutcome
 from domain.trading.risk_params import RiskParams
 from domain.trading.simulation import CandleSeries
 from domain.trading.strategies import StrategyParams
-from tests.support.fakes import FakeClock, FakeExchange, FakeUnitOfWork, InMemoryCandleStore
+from tests.support.fakes import (
+    FakeClock,
+    FakeExchange,
+    FakeUnitOfWork,
+    InMemoryCandleStore,
+    RecordingEventBus,
+)
 
 HOUR = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -96,20 +100,6 @@ class StalledSweep(ScoringSweep):
     async def run(self, *args: Any, **kwargs: Any) -> SweepOutcome:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
-
-
-class RecordingEventBus(EventBus):
-    def __init__(self) -> None:
-        self.published: list[DomainEvent] = []
-
-    async def publish(self, event: DomainEvent) -> None:
-        self.published.append(event)
-
-    def subscribe(self, user_id: int, after_id: int | None = None) -> AsyncIterator[DeliveredEvent]:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        return None
 
 
 class CollectedTasks:
