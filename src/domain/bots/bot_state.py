@@ -42,7 +42,7 @@ ALLOWED_TRANSITIONS: dict[BotStatus, frozenset[BotStatus]] = {
 }
 ACTIVE_STATUSES = frozenset({BotStatus.PENDING, BotStatus.RUNNING, BotStatus.WAITING})
 # Derived from the entry price and the configuration; an operator may set them too.
-ENGINE_OWNED_FIELDS = frozenset(
+LEVEL_FIELDS = frozenset(
     {"trailing_stop_price", "max_price_since_entry", "take_profit_price", "stop_loss_price"}
 )
 
@@ -234,7 +234,7 @@ class BotState:
             self.forget_position()
         elif {"in_position", "entry_price", "current_position_size_coins"} & set(changes):
             self._correct_position(changes, risk)
-        levels = {k: v for k, v in changes.items() if k in ENGINE_OWNED_FIELDS and v is not None}
+        levels = {k: v for k, v in changes.items() if k in LEVEL_FIELDS and v is not None}
         if levels:
             self._correct_levels(levels)
         self.daily_pnl = _money(self.engine.daily_pnl) or Decimal(0)
@@ -323,13 +323,12 @@ class BotState:
 
 def held_position(position: OpenPosition) -> HeldPosition:
     """The filled position in the engine's units."""
-    fee = position.entry_fees
     return HeldPosition(
         side=position.side,
         quantity=float(position.quantity),
         entry_price=float(position.entry_price),
         cost=float(position.cost),
-        fee=float(fee),
+        fee=float(position.entry_fees),
         margin=float(position.margin),
     )
 

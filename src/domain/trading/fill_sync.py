@@ -16,6 +16,7 @@ from domain.trading.risk_engine import (
     TradingState,
     daily_limit_reached,
     entry_levels,
+    liquidation_price,
 )
 from domain.trading.risk_params import RiskParams
 
@@ -87,15 +88,7 @@ def _holding(
     if math.isfinite(trailing) and extreme != held.entry_price:
         sign = 1.0 if held.side is Side.LONG else -1.0
         trailing = extreme * (1.0 - sign * params.trailing_stop_perc / 100.0)
-    leverage = float(params.leverage)
-    liquidation = NAN
-    if params.futures:
-        mmr = params.maintenance_margin_rate
-        liquidation = (
-            held.entry_price * (1.0 - 1.0 / leverage + mmr)
-            if held.side is Side.LONG
-            else held.entry_price * (1.0 + 1.0 / leverage - mmr)
-        )
+    liquidation = liquidation_price(held.entry_price, held.side, params) if params.futures else NAN
     index = entry_index if entry_index is not None else (previous or state).entry_index
     return replace(
         state,

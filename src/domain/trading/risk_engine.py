@@ -243,12 +243,7 @@ def open_position(
         quantity = amount / (price * (1.0 / leverage + fee_rate))
         margin = quantity * price / leverage
         fee = quantity * price * fee_rate
-        mmr = params.maintenance_margin_rate
-        liquidation = (
-            price * (1.0 - 1.0 / leverage + mmr)
-            if side is Side.LONG
-            else price * (1.0 + 1.0 / leverage - mmr)
-        )
+        liquidation = liquidation_price(price, side, params)
     else:
         quantity = amount / (price * (1.0 + fee_rate))
         margin = 0.0
@@ -289,6 +284,15 @@ def entry_levels(price: float, side: Side, params: RiskParams) -> tuple[float, f
     if params.trailing_stop_active and params.trailing_stop_perc > 0.0:
         trailing = price * (1.0 - side * params.trailing_stop_perc / 100.0)
     return stop, target, trailing
+
+
+def liquidation_price(price: float, side: Side, params: RiskParams) -> float:
+    """Isolated margin: where a futures position entered at `price` loses its margin."""
+    leverage = float(params.leverage)
+    mmr = params.maintenance_margin_rate
+    if side is Side.LONG:
+        return price * (1.0 - 1.0 / leverage + mmr)
+    return price * (1.0 + 1.0 / leverage - mmr)
 
 
 def daily_limit_reached(daily_pnl: float, day_start_equity: float, params: RiskParams) -> bool:
