@@ -17,7 +17,7 @@ from decimal import Decimal
 from application.live.bot_halts import BotHalts, adopt
 from application.live.order_outcome import Outcome, OutcomeKind
 from domain.bots.bot_config import BotConfig
-from domain.bots.bot_state import BotState, held_position
+from domain.bots.bot_state import BotState, BotStatus, held_position
 from domain.bots.errors import StaleBotState
 from domain.bots.open_position import OpenPosition
 from domain.bots.order_intent import OrderIntent
@@ -55,13 +55,7 @@ class OutcomeRecorder:
         trade: Trade | None = None
         changed = None
         for _ in range(5):
-            trade = self._apply(config, state, intent, outcome, now)
-            changed = state.settle(
-                state.engine or TradingState(cash=float(config.initial_capital)),
-                state.filled_position,
-                config.risk_params(),
-                now,
-            )
+            trade, changed = self._apply(config, state, intent, outcome, now)
             try:
                 async with self._uow:
                     if trade is not None:
@@ -93,7 +87,9 @@ class OutcomeRecorder:
         intent: OrderIntent,
         outcome: Outcome,
         now: datetime,
-    ) -> Trade | None:
+    ) -> tuple[Trade | None, BotStatus | None]:
+        """The outcome applied to `state`: the trade to store, and the bot's new status
+        when the outcome changed it."""
         risk = config.risk_params()
         engine = state.engine or TradingState(cash=float(config.initial_capital))
         execution = outcome.execution if outcome.execution else None
@@ -107,10 +103,7 @@ class OutcomeRecorder:
                 if execution
                 else None
             )
-            state.engine = entry_settled(
-                engine, held_position(position) if position else None, risk
-            )
-            state.filled_position = position
+            engine = entry_settled(engine, held_position(position) if position else None, risk)
         else:
             held = state.filled_position or _from_engine(intent, futures, config.leverage)
             if execution:
@@ -119,7 +112,7 @@ class OutcomeRecorder:
                 left = held
             last_index = (state.signals.count - 1) if state.signals else 0
             extreme = held.extreme_price if held.extreme_price is not None else math.nan
-            state.engine = exit_settled(
+            engine = exit_settled(
                 engine,
                 intent.engine_pnl,
                 float(pnl) if pnl is not None else 0.0,
@@ -128,7 +121,7 @@ class OutcomeRecorder:
                 risk,
                 extreme,
             )
-            state.filled_position = left
+            position = left
             if execution:
                 state.exit_retry_reason, state.exit_attempts = None, 0
             else:
@@ -147,9 +140,10 @@ class OutcomeRecorder:
             intent.failed(outcome.reason)
         else:
             intent.expired(outcome.reason, exchange_id)
+        changed = state.settle(engine, position, risk, now)
         if not execution:
-            return None
-        return Trade.from_fills(
+            return None, changed
+        trade = Trade.from_fills(
             user_id=config.user_id,
             bot_config_id=intent.bot_config_id,
             symbol=intent.symbol,
@@ -160,6 +154,7 @@ class OutcomeRecorder:
             pnl=pnl,
             fallback_time=order.created_at if order else now,
         )
+        return trade, changed
 
     async def _announce(self, trade: Trade, intent: OrderIntent) -> None:
         assert trade.bot_config_id is not None
